@@ -1,0 +1,214 @@
+"""The `citebot` command. Errors become one line on stderr here, and nowhere below."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+
+from index.errors import CitebotError
+
+log = logging.getLogger("citebot")
+
+
+def _common(parser: argparse.ArgumentParser, docs: bool = True) -> None:
+    parser.add_argument("--config", help="config file (default: ./citebot.yaml if present)")
+    if docs:
+        parser.add_argument("--docs", action="append", metavar="DIR", help="docs folder (repeatable)")
+    parser.add_argument("--index-dir", metavar="DIR", help="index folder")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citebot", description="Answer questions from your documents by quoting them.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build or update the index")
+    _common(p)
+    p.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--watch", action="store_true", help="keep running and re-index when files change")
+
+    p = sub.add_parser("ask", help="answer a question ('-' reads questions from stdin)")
+    _common(p)
+    p.add_argument("-k", type=int, metavar="N", help="excerpts per answer")
+    p.add_argument("--json", action="store_true", help="one JSON object per answer")
+    p.add_argument("question", nargs="+", help="the question, or - for one question per line on stdin")
+
+    p = sub.add_parser("status", help="show what is indexed")
+    _common(p, docs=False)
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("config", help="print the effective configuration")
+    _common(p)
+
+    p = sub.add_parser("eval", help="score answers against an eval file (YAML or SQuAD JSON)")
+    _common(p)
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--negative", action="store_true",
+                   help="ask the questions of the configured docs instead; every one should be declined")
+
+    p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    _common(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return _dispatch(args)
+    except CitebotError as err:
+        print(f"citebot: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _settings(args):
+    from bot.config import load_settings
+
+    overrides = {"docs": getattr(args, "docs", None), "index_dir": args.index_dir}
+    if getattr(args, "k", None) is not None:
+        overrides["k"] = args.k
+    if getattr(args, "watch", False):
+        overrides["watch"] = True
+    return load_settings(args.config, overrides=overrides)
+
+
+def configure_logging(settings) -> None:
+    logging.basicConfig(level=settings.log_level, format=settings.log_format, stream=sys.stderr)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_libraries)
+
+
+_NOISY = ("faiss", "sentence_transformers", "bm25s", "transformers", "httpx", "huggingface_hub")
+
+
+def _quiet_libraries(record: logging.LogRecord) -> bool:
+    """Libraries narrate their own start-up below WARNING; only their warnings are worth a line."""
+    return record.levelno >= logging.WARNING or not record.name.startswith(_NOISY)
+
+
+def _dispatch(args) -> int:
+    settings = _settings(args)
+    configure_logging(settings)
+    if args.command == "config":
+        from bot.config import as_display
+
+        import yaml
+
+        print(yaml.safe_dump(as_display(settings), sort_keys=False, allow_unicode=True), end="")
+        return 0
+    if args.command == "run":
+        from bot.discord_app import run_bot
+
+        return run_bot(settings)
+    if args.command == "eval":
+        from bot.evaluate import run_eval_command
+
+        return run_eval_command(settings, args.file, as_json=args.json, limit=args.limit, negative=args.negative)
+
+    from bot.service import CitebotService
+
+    service = CitebotService(settings)
+    if args.command == "index":
+        report = service.reindex(rebuild=args.rebuild, progress=_progress_bar)
+        _print_report(report, args.json)
+        if settings.watch:
+            from bot.watch import watch_and_reindex
+
+            watch_and_reindex(service, on_report=lambda r: _print_report(r, args.json))
+        return 0
+    if args.command == "status":
+        status = service.status()
+        if args.json:
+            print(json.dumps(status.__dict__))
+        else:
+            built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.built_at))
+            print(f"index:      {status.index_dir} (generation {status.generation})")
+            print(f"docs:       {', '.join(status.docs)}")
+            print(f"model:      {status.model}")
+            print(f"documents:  {status.documents}")
+            print(f"passages:   {status.passages}")
+            print(f"dense:      {status.dense_index}")
+            print(f"built:      {built}")
+        return 0
+    if args.command == "ask":
+        return _ask(service, args)
+    raise AssertionError(args.command)
+
+
+def _ask(service, args) -> int:
+    from bot.render import render_json, render_text
+
+    report = service.ensure_index(progress=_progress_bar)
+    if report is not None:
+        print(f"indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f}s",
+              file=sys.stderr)
+        _print_skipped(report)
+    if service.warning:
+        print(f"citebot: warning: {service.warning}", file=sys.stderr)
+    if args.question == ["-"]:
+        questions = (line.strip() for line in sys.stdin)
+    else:
+        questions = iter([" ".join(args.question)])
+    color = sys.stdout.isatty()
+    first = True
+    for question in questions:
+        if not question:
+            continue
+        answer = service.ask(question, k=args.k)
+        if args.json:
+            print(render_json(answer), flush=True)
+        else:
+            if not first:
+                print("\n" + "─" * 40)
+            print(render_text(answer, color=color), flush=True)
+        first = False
+    return 0
+
+
+def _progress_bar(total: int):
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr, leave=False,
+               disable=not sys.stderr.isatty())
+
+    def advance(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return advance
+
+
+def _print_skipped(report) -> None:
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.as_dict()), flush=True)
+        return
+    if report.rebuild_reason:
+        print(f"full rebuild: {report.rebuild_reason}")
+    if not report.wrote:
+        print(f"index is up to date: {report.documents} documents, {report.passages} passages "
+              f"({report.seconds:.2f}s)")
+    else:
+        print(f"indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f}s "
+              f"(generation {report.generation})")
+        print(f"  added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
+              f"unchanged {report.unchanged}; passages embedded: {report.embedded}")
+    for s in report.skipped:
+        print(f"  skipped {s.path}: {s.reason}")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

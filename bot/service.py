@@ -1,0 +1,135 @@
+"""The one object the CLI and the Discord bot share: settings, model, live index generation.
+
+Questions are answered from an immutable Searcher; a re-index builds a new generation and
+swaps the Searcher in one assignment, so every answer comes from a single generation.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.answer import Answer, AnswerSettings, answer_question
+from bot.config import Settings
+from index.chunking import ChunkSettings
+from index.embedding import Embedder, shared_embedder
+from index.errors import IndexCorrupt, IndexNotFound
+from index.indexer import IndexReport, ProgressFactory, update_index
+from index.search import Searcher
+from index.store import Compatibility, DocumentInfo, current_manifest, load_generation, previous_generation_name
+
+
+@dataclass(frozen=True)
+class Status:
+    index_dir: str
+    generation: int
+    model: str
+    documents: int
+    passages: int
+    built_at: float
+    docs: tuple[str, ...]
+    dense_index: str
+
+
+class CitebotService:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None):
+        self.settings = settings
+        self.embedder = embedder or shared_embedder(settings.model)
+        self.index_dir = Path(settings.index_dir)
+        self._searcher: Searcher | None = None
+        self._reindex_lock = threading.Lock()
+        self.warning = ""  # set when serving a fallback generation
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return ChunkSettings(self.settings.chunk_tokens, self.settings.chunk_overlap)
+
+    @property
+    def compatibility(self) -> Compatibility:
+        from dataclasses import asdict
+
+        return Compatibility(self.embedder.model_name, asdict(self.chunking))
+
+    @property
+    def answer_settings(self) -> AnswerSettings:
+        return AnswerSettings(k=self.settings.k, threshold=self.settings.threshold)
+
+    def index_is_current_for_docs(self) -> bool:
+        try:
+            manifest = current_manifest(self.index_dir)
+        except IndexCorrupt:
+            return False
+        return (
+            manifest is not None
+            and manifest.get("docs") == list(self.settings.docs)
+            and not self.compatibility.mismatch(manifest)
+        )
+
+    def reindex(self, rebuild: bool = False, progress: ProgressFactory | None = None) -> IndexReport:
+        """Update the index on disk, then swap the live searcher to the new generation."""
+        with self._reindex_lock:
+            report = update_index(
+                self.settings.docs, self.index_dir, self.embedder, self.chunking,
+                self.settings.max_file_bytes, rebuild=rebuild, progress=progress,
+            )
+            if report.wrote or self._searcher is None:
+                self.open()
+            return report
+
+    def ensure_index(self, progress: ProgressFactory | None = None) -> IndexReport | None:
+        """Build the index when there is none (or it was built from other docs folders)."""
+        if self.index_is_current_for_docs():
+            return None
+        return self.reindex(progress=progress)
+
+    def open(self) -> None:
+        """Load the current generation; on corruption fall back to the previous one."""
+        try:
+            generation = load_generation(self.index_dir, self.compatibility)
+            self.warning = ""
+        except IndexCorrupt as err:
+            fallback = previous_generation_name(self.index_dir)
+            if not fallback:
+                raise
+            generation = load_generation(self.index_dir, self.compatibility, name=fallback)
+            self.warning = f"{err} (serving the previous generation meanwhile)"
+        old, self._searcher = self._searcher, Searcher(generation, self.embedder)
+        # The old generation's files may still be read by an answer in flight; its memory
+        # maps close when the last reference goes, so it is not closed here.
+        del old
+
+    @property
+    def searcher(self) -> Searcher:
+        if self._searcher is None:
+            self.open()
+        assert self._searcher is not None
+        return self._searcher
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        searcher = self.searcher  # one generation for the whole answer
+        settings = self.answer_settings
+        if k is not None:
+            from dataclasses import replace
+
+            settings = replace(settings, k=k)
+        result = searcher.search(question, k=max(8, settings.k * 3))
+        return answer_question(question, result.hits, settings, result.generation, result.term_weights)
+
+    def documents(self) -> list[DocumentInfo]:
+        return self.searcher.generation.documents()
+
+    def status(self) -> Status:
+        manifest = current_manifest(self.index_dir)
+        if manifest is None:
+            raise IndexNotFound(f"no index in {self.index_dir}; run: citebot index")
+        return Status(
+            index_dir=str(self.index_dir),
+            generation=int(manifest.get("generation", 0)),
+            model=manifest["model"],
+            documents=manifest["counts"]["documents"],
+            passages=manifest["counts"]["passages"],
+            built_at=manifest["built_at"],
+            docs=tuple(manifest.get("docs", ())),
+            dense_index=manifest.get("dense_index", {}).get("type", "?"),
+        )

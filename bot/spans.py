@@ -1,0 +1,90 @@
+"""What kind of answer a question wants, and where such answers stand in a text.
+
+Plain patterns, no model: dates for "when", quantities for "how many", capitalised names
+for "who" and "where". Used to prefer sentences that hold the right kind of answer and to
+mark the answering span in the quoted excerpt.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.terms import terms
+
+_MONTH = (r"(?:January|February|March|April|May|June|July|August|September|October|November|December"
+          r"|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?")
+_NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen"
+                r"|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy"
+                r"|eighty|ninety|hundred|thousand|million|billion|trillion|dozen|several|half)")
+_DATE = re.compile(
+    rf"\b(?:(?:early|mid|late)[- ])?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:and\s+\d{{1,2}}\s+)?{_MONTH}(?:,?\s+\d{{3,4}})?"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{3,4}})?"
+    rf"|{_MONTH}\s+(?:of\s+)?\d{{4}}"
+    rf"|(?:early|mid|late)[- ]{_MONTH}"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)\s+century|\d{{3,4}}s"
+    rf"|(?:in|since|by|from|until|before|after|during)\s+\d{{3,4}}\b"
+    rf"|\b(?:1[0-9]|20)\d{{2}}\b"
+    rf"|(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)(?:\s+(?:night|morning|evening))?)",
+    re.IGNORECASE,
+)
+_QUANTITY = re.compile(
+    rf"(?:\b(?:about|around|over|more than|less than|nearly|almost|some|up to|at least)\s+)?"
+    rf"(?:[$£€]\s?)?(?:\d[\d,.]*\d|\d)(?:\+|\s?%|\s(?:percent|per cent|million|billion|thousand|hundred))?"
+    rf"|\b{_NUMBER_WORD}(?:[- ]{_NUMBER_WORD})*\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|al|and|for)?\s*[A-Z0-9][\w'’.-]*)*")
+
+_QUESTION_TYPES = [
+    ("date", re.compile(r"^\s*(?:when|what\s+(?:year|date|day|month|time|century|decade|period)|"
+                        r"(?:in|on|by|since|until)\s+what\s+(?:year|date|day|month|century))\b", re.I)),
+    ("quantity", re.compile(r"\b(?:how\s+(?:many|much|long|far|old|big|large|high|tall|often)|"
+                            r"what\s+(?:percentage|percent|number|amount|proportion|size|population))\b", re.I)),
+    ("name", re.compile(r"^\s*(?:who|whom|whose)\b|\bby whom\b", re.I)),
+    ("place", re.compile(r"^\s*where\b|\b(?:what|which)\s+(?:city|country|town|place|region|state|oblast|"
+                         r"province|river|county|continent|village|area)\b", re.I)),
+]
+
+
+def question_type(question: str) -> str:
+    for name, pattern in _QUESTION_TYPES:
+        if pattern.search(question):
+            return name
+    return "other"
+
+
+def typed_spans(text: str, kind: str) -> list[tuple[int, int]]:
+    """Spans in text that could answer a question of the given type."""
+    if kind == "date":
+        return [m.span() for m in _DATE.finditer(text)]
+    if kind == "quantity":
+        return [m.span() for m in _QUANTITY.finditer(text) if not _DATE.fullmatch(m.group(0))]
+    if kind in ("name", "place"):
+        return [m.span() for m in _NAME.finditer(text)]
+    return []
+
+
+def best_span(question: str, text: str, kind: str | None = None) -> tuple[int, int] | None:
+    """The span of text that most likely answers question, or None.
+
+    Prefers candidates of the expected type that the question does not already say, close to
+    the words the question and text share.
+    """
+    kind = kind or question_type(question)
+    asked = set(terms(question))
+    candidates = [s for s in typed_spans(text, kind) if _new_words(text[s[0]:s[1]], asked)]
+    if not candidates:
+        return None
+    anchors = [m.start() for m in re.finditer(r"\w+", text) if terms(m.group(0)) and terms(m.group(0))[0] in asked]
+    if not anchors:
+        return candidates[0]
+
+    def distance(span: tuple[int, int]) -> int:
+        return min(min(abs(a - span[0]), abs(a - span[1])) for a in anchors)
+
+    return min(candidates, key=distance)
+
+
+def _new_words(span: str, asked: set[str]) -> bool:
+    words = set(terms(span))
+    return bool(words) and not words & asked

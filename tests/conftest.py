@@ -1,0 +1,48 @@
+"""Shared fixtures: the real model, loaded once per test session, and a real seeds index."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.service import CitebotService
+from index.embedding import DEFAULT_MODEL, shared_embedder
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SHARED_EVAL = ROOT.parent / "shared" / "eval"
+WIKI_SEED = "000_75998707e5f25e0c.txt"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    return shared_embedder(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="session")
+def seeds_service(tmp_path_factory, embedder):
+    """A service over a copy of seeds/, indexed once for the whole session. Do not modify."""
+    root = tmp_path_factory.mktemp("seeds")
+    docs = root / "seeds"
+    shutil.copytree(SEEDS, docs)
+    settings = replace(Settings(), docs=(str(docs),), index_dir=str(root / "index"))
+    service = CitebotService(settings, embedder)
+    service.ensure_index()
+    return service
+
+
+@pytest.fixture
+def make_service(tmp_path, embedder):
+    """A fresh service over a docs folder of the test's own (tmp_path/docs)."""
+
+    def make(**overrides) -> CitebotService:
+        docs = tmp_path / "docs"
+        docs.mkdir(exist_ok=True)
+        settings = replace(Settings(), docs=(str(docs),), index_dir=str(tmp_path / "index"), **overrides)
+        return CitebotService(settings, embedder)
+
+    return make
