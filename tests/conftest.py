@@ -14,7 +14,7 @@ from index.embedding import DEFAULT_MODEL, shared_embedder
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
-SHARED_EVAL = ROOT.parent / "shared" / "eval"
+EVAL_DATA = Path(__file__).resolve().parent / "data"  # copied from shared/eval, so any clone can test
 WIKI_SEED = "000_75998707e5f25e0c.txt"
 
 

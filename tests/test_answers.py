@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 from bot.evaluate import load_eval_file, run_eval
-from tests.conftest import SHARED_EVAL, WIKI_SEED
+from tests.conftest import EVAL_DATA, WIKI_SEED
 
 
 def test_headline_question_quotes_the_date_with_its_citation(seeds_service):
@@ -19,7 +19,7 @@ def test_headline_question_quotes_the_date_with_its_citation(seeds_service):
 
 
 def test_dev_set_hits_and_declines(seeds_service):
-    result = run_eval(seeds_service, load_eval_file(str(SHARED_EVAL / "izium_dev.yaml")))
+    result = run_eval(seeds_service, load_eval_file(str(EVAL_DATA / "izium_dev.yaml")))
     assert result["answerable"] == 14 and result["unanswerable"] == 3
     assert result["hits@1"] >= 12, result["failures"]
     assert result["abstention_recall"] == 1.0, result["failures"]
@@ -27,7 +27,7 @@ def test_dev_set_hits_and_declines(seeds_service):
 
 
 def test_every_text_excerpt_is_verbatim_at_its_offsets(seeds_service):
-    questions = [q["question"] for q in yaml.safe_load((SHARED_EVAL / "izium_dev.yaml").read_text())["questions"]]
+    questions = [q["question"] for q in yaml.safe_load((EVAL_DATA / "izium_dev.yaml").read_text())["questions"]]
     docs_root = Path(seeds_service.settings.docs[0])
     seen = 0
     for question in questions:
