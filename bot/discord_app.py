@@ -246,8 +246,7 @@ class CitebotBot(commands.Bot):
             await message.reply(refusal.message, mention_author=False)
             return
         try:
-            async with message.channel.typing():
-                answer = await self.responder.answer(message.author.id, question)
+            answer = await self.responder.answer(message.author.id, question)
         except Exception:
             log.exception("answering %r failed", question[:80])
             await message.reply(FAILURE, mention_author=False)

@@ -1,0 +1,211 @@
+"""The Discord layer without a network: dpytest for messages, a recording fake for interactions."""
+
+import asyncio
+import json
+import time
+from dataclasses import replace
+from types import SimpleNamespace
+
+import discord
+import discord.ext.test as dpytest
+import pytest
+import pytest_asyncio
+
+from bot.cli import main
+from bot.discord_app import AnswerView, CitebotCog, create_bot
+from bot.discord_render import unescape
+
+
+class Recorder:
+    """Stands in for discord.Interaction: records what the handler sends, and when."""
+
+    def __init__(self, user_id=1, manage_guild=False, roles=()):
+        self.user = SimpleNamespace(id=user_id, guild_permissions=SimpleNamespace(manage_guild=manage_guild),
+                                    roles=[SimpleNamespace(id=r) for r in roles])
+        self.sent = []
+        self.started = time.monotonic()
+        outer = self
+
+        class Response:
+            async def defer(self, thinking=False, ephemeral=False):
+                outer.sent.append(("defer", time.monotonic() - outer.started, {"ephemeral": ephemeral}))
+
+            async def send_message(self, content=None, embed=None, ephemeral=False, view=None):
+                outer.sent.append(("response", content, {"embed": embed, "ephemeral": ephemeral}))
+
+        class Followup:
+            async def send(self, content=None, embed=None, ephemeral=False, view=None):
+                outer.sent.append(("followup", content, {"embed": embed, "ephemeral": ephemeral, "view": view}))
+
+        self.response = Response()
+        self.followup = Followup()
+
+
+def settings_for(service, tmp_path, **overrides):
+    values = {"cooldown_seconds": 0, "feedback_file": str(tmp_path / "feedback.jsonl"), **overrides}
+    return replace(service.settings, **values)
+
+
+@pytest_asyncio.fixture
+async def bot(seeds_service, tmp_path):
+    b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
+    await b._async_setup_hook()
+    await b.setup_hook()
+    # dpytest finds mentioned users in the member cache, which the bot's real intents leave off.
+    b._connection._intents.members = True
+    b._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(b._connection._intents)
+    dpytest.configure(b, members=2)
+    yield b
+    await dpytest.empty_queue()
+
+
+async def reply_to(content):
+    """Send a message and wait for the bot's reply (answers run in a worker thread)."""
+    await dpytest.message(content)
+    return await next_reply()
+
+
+async def next_reply():
+    for _ in range(200):
+        try:
+            return dpytest.get_message()
+        except asyncio.QueueEmpty:
+            await asyncio.sleep(0.05)
+    raise AssertionError("no reply within 10 s")
+
+
+async def test_mention_gets_a_cited_answer(bot):
+    reply = await reply_to(f"<@{bot.user.id}> when was Izium recaptured?")
+    embed = reply.embeds[0]
+    text = unescape(embed.description)
+    assert "10 September 2022" in text
+    assert "000\\_75998707e5f25e0c.txt" in embed.fields[0].value
+    assert "[1]" in embed.description
+
+
+async def test_plain_channel_message_is_ignored(bot):
+    await dpytest.message("when was Izium recaptured?")
+    await asyncio.sleep(0.3)
+    with pytest.raises(asyncio.QueueEmpty):
+        dpytest.get_message()
+
+
+async def test_direct_message_gets_an_answer(bot):
+    member = dpytest.get_config().members[0]
+    dm = await member.create_dm()
+    await dpytest.message("Who is the deputy mayor of Izium?", channel=dm, member=member)
+    reply = await next_reply()
+    assert "Volodymyr Matsokin" in unescape(reply.embeds[0].description)
+
+
+async def test_unanswerable_question_says_so(bot):
+    reply = await reply_to(f"<@{bot.user.id}> How do I reset my router password?")
+    assert "couldn't find" in reply.embeds[0].description
+
+
+async def test_empty_mention_gets_help(bot):
+    reply = await reply_to(f"<@{bot.user.id}>")
+    assert "Ask me a question" in reply.content
+
+
+async def test_slash_ask_defers_then_follows_up(bot):
+    cog = bot.get_cog("CitebotCog")
+    interaction = Recorder()
+    await cog.ask.callback(cog, interaction, "Who is the deputy mayor of Izium?")
+    assert interaction.sent[0][0] == "defer" and interaction.sent[0][1] < 0.5
+    kind, _, extra = interaction.sent[1]
+    assert kind == "followup" and "Volodymyr Matsokin" in unescape(extra["embed"].description)
+    assert isinstance(extra["view"], AnswerView)
+
+
+async def test_cooldown_and_busy_replies(seeds_service, tmp_path):
+    b = create_bot(settings_for(seeds_service, tmp_path, cooldown_seconds=30, max_in_flight=1), seeds_service,
+                   sync_commands=False)
+    cog = CitebotCog(b)
+    first, second = Recorder(user_id=7), Recorder(user_id=7)
+    await cog.ask.callback(cog, first, "Who is the deputy mayor of Izium?")
+    await cog.ask.callback(cog, second, "And again?")
+    assert second.sent == [("response", second.sent[0][1], {"embed": None, "ephemeral": True})]
+    assert "try again in" in second.sent[0][1]
+    b.responder._in_flight = 1
+    busy = Recorder(user_id=8)
+    await cog.ask.callback(cog, busy, "Anything?")
+    assert "busy" in busy.sent[0][1]
+
+
+async def test_too_long_question_is_refused(bot):
+    cog = bot.get_cog("CitebotCog")
+    interaction = Recorder()
+    await cog.ask.callback(cog, interaction, "why " * 400)
+    assert "characters long" in interaction.sent[0][1] and interaction.sent[0][2]["ephemeral"]
+
+
+async def test_reindex_needs_permission(bot):
+    cog = bot.get_cog("CitebotCog")
+    member = Recorder(manage_guild=False)
+    await cog.reindex.callback(cog, member)
+    assert member.sent[0][0] == "response" and "only members" in member.sent[0][1] and member.sent[0][2]["ephemeral"]
+    admin = Recorder(manage_guild=True)
+    await cog.reindex.callback(cog, admin)
+    assert admin.sent[0][0] == "defer" and "up to date" in admin.sent[1][1]
+    role_admin = Recorder(roles=[*bot.settings.admin_roles, 42])
+    object.__setattr__(bot, "settings", replace(bot.settings, admin_roles=(42,)))
+    await cog.reindex.callback(cog, role_admin)
+    assert role_admin.sent[0][0] == "defer"
+
+
+async def test_sources_lists_documents(bot):
+    cog = bot.get_cog("CitebotCog")
+    interaction = Recorder()
+    await cog.sources.callback(cog, interaction)
+    embed = interaction.sent[1][2]["embed"]
+    assert "Battle of Izium \\(2022\\)" in embed.description and "passages" in embed.description
+
+
+async def test_buttons_page_and_record_feedback(seeds_service, tmp_path):
+    b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
+    answer = seeds_service.ask("when was Izium recaptured?", k=4)
+    view = AnswerView(answer, b.feedback)
+    more = Recorder()
+    await view.more_sources.callback(more)
+    assert more.sent[0][2]["ephemeral"] and "[3]" in more.sent[0][2]["embed"].description
+    up = Recorder(user_id=99)
+    await view.vote_up.callback(up)
+    record = json.loads((tmp_path / "feedback.jsonl").read_text().splitlines()[-1])
+    assert record["vote"] == "up" and record["question"] == "when was Izium recaptured?"
+    assert record["user"] != "99" and len(record["citations"]) == len(answer.excerpts)
+
+
+async def test_event_loop_is_never_blocked_while_answering(seeds_service, tmp_path):
+    b = create_bot(settings_for(seeds_service, tmp_path, max_in_flight=64), seeds_service, sync_commands=False)
+    worst = 0.0
+    done = False
+
+    async def probe():
+        nonlocal worst
+        while not done:
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            worst = max(worst, time.perf_counter() - t - 0.005)
+
+    task = asyncio.create_task(probe())
+    for i in range(20):
+        await b.responder.answer(i, "When did Russian rocket strikes on Izium start?")
+    done = True
+    await task
+    assert worst < 0.1, f"event loop blocked for {worst * 1000:.0f} ms"
+
+
+def test_run_without_token_is_one_line(monkeypatch, capsys):
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "DISCORD_TOKEN is not set" in err
+
+
+def test_intents_follow_the_config(seeds_service, tmp_path):
+    quiet = create_bot(settings_for(seeds_service, tmp_path, answer_mentions=False, answer_dms=False), seeds_service)
+    assert not quiet.intents.message_content
+    chatty = create_bot(settings_for(seeds_service, tmp_path), seeds_service)
+    assert chatty.intents.message_content
+    assert chatty.allowed_mentions.everyone is False and chatty.allowed_mentions.roles is False

@@ -1,0 +1,84 @@
+"""The pure Discord payload builder against every limit and injection case."""
+
+import pytest
+
+from bot.answer import Answer, Citation, Excerpt
+from bot.discord_render import (
+    DESCRIPTION_MAX, EMBEDS_TOTAL_MAX, FIELD_VALUE_MAX, FOOTER_MAX, TITLE_MAX, answer_payload, embed_length,
+    escape, truncate, unescape,
+)
+
+
+def excerpt(text, n=1, highlight=None, title="Doc", section="Sec", file="docs/a.md"):
+    c = Citation(n, file.split("/")[-1], file, title, section, "", 0, len(text))
+    return Excerpt(text, "text", 0.9, c, highlight)
+
+
+def check_limits(embed):
+    assert len(embed["title"]) <= TITLE_MAX
+    assert len(embed["description"]) <= DESCRIPTION_MAX
+    assert len(embed.get("fields", [])) <= 25
+    assert all(len(f["value"]) <= FIELD_VALUE_MAX and len(f["name"]) <= 256 for f in embed.get("fields", []))
+    assert len(embed["footer"]["text"]) <= FOOTER_MAX
+    assert embed_length(embed) <= EMBEDS_TOTAL_MAX
+
+
+@pytest.mark.parametrize("source", [
+    "@everyone look at this",
+    "ping <@&123456789012345678> and <@123456789012345678> and @here",
+    "```python\nimport os\n``` and [click me](https://evil.example) **bold** __u__ ~~s~~ ||spoiler|| > quote # h",
+    "back\\slash and `tick` and :emoji: and - dash",
+])
+def test_escaping_defuses_mentions_and_markdown_and_round_trips(source):
+    escaped = escape(source)
+    assert unescape(escaped) == source
+    assert "@everyone" not in escaped.replace("\\@", "")
+    assert "<@" not in escaped and "```" not in escaped and "](" not in escaped
+    payload = answer_payload(Answer(source, True, "", (excerpt(source),)))
+    assert unescape(payload.embed["description"]).count(" ".join(source.split())) == 1
+
+
+def test_huge_excerpts_and_question_fit_every_limit_and_cut_at_a_boundary():
+    long_sentence = "Word " * 3000
+    sentences = "This is one sentence about otters. " * 400
+    answer = Answer("why " * 300 + "?", True, "", tuple(
+        excerpt(text, n, title="T" * 500, section="S" * 500, file="d/" + "f" * 500)
+        for n, text in enumerate([long_sentence, sentences, "@everyone " * 900, "x" * 9000], start=1)))
+    for start in (0, 2):
+        embed = answer_payload(answer, start=start, count=2).embed
+        check_limits(embed)
+        assert "…" in embed["description"]
+        assert "Wor…" not in embed["description"] and "Wo…" not in embed["description"]
+
+
+def test_truncate_prefers_sentence_then_word_boundaries():
+    text = "First sentence here. Second sentence is much longer than the limit allows."
+    assert truncate(text, 40) == "First sentence here. …"
+    assert truncate("alpha beta gamma delta", 15) == "alpha beta…"
+    assert truncate("short", 10) == "short"
+    for limit in range(1, 60):
+        assert len(truncate(text, limit)) <= limit
+
+
+def test_highlight_is_bold_and_sources_are_listed():
+    text = "On 10 September 2022 Ukrainian forces recaptured the town."
+    e = excerpt(text, highlight=(3, 20), title="Battle of Izium (2022)", section="The Battle")
+    embed = answer_payload(Answer("when?", True, "", (e,))).embed
+    assert "**10 September 2022**" in embed["description"]
+    assert embed["fields"][0]["name"] == "Sources"
+    assert "Battle of Izium \\(2022\\)" in embed["fields"][0]["value"]
+
+
+def test_unanswered_says_so_plainly():
+    embed = answer_payload(Answer("who wrote hamlet?", False, "I couldn't find this in the documents.", ())).embed
+    assert "couldn't find" in embed["description"] and "fields" not in embed or not embed["fields"]
+    check_limits(embed)
+
+
+def test_more_sources_pages_through_the_rest():
+    answer = Answer("q", True, "", tuple(excerpt(f"Sentence number {n}.", n) for n in range(1, 6)))
+    first = answer_payload(answer, 0, 2).embed
+    assert "number 1" in first["description"] and "number 3" not in first["description"]
+    assert "3 more excerpts" in first["footer"]["text"]
+    second = answer_payload(answer, 2, 2).embed
+    assert "number 3" in second["description"] and "number 4" in second["description"]
