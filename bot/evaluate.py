@@ -1,6 +1,6 @@
 """`citebot eval`: score answers against questions with known answer strings.
 
-Two formats: the YAML of shared/eval/izium_dev.yaml (questions about the configured docs)
+Two formats: the dev-set YAML in shared/eval/ (questions about the configured docs)
 and SQuAD v1.1 JSON, whose paragraphs are written out as documents and indexed first.
 """
 
