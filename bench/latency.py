@@ -9,7 +9,6 @@ SentenceTransformer.encode and for the whole indexer.
 
 from __future__ import annotations
 
-import statistics
 import sys
 import tempfile
 import time

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.answer import AnswerSettings, answer_question  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.evaluate import _first_hit_rank, eval_settings, load_eval_file  # noqa: E402
+from bot.evaluate import first_hit_rank, eval_settings, load_eval_file  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -67,9 +67,9 @@ def main() -> None:
         neg += [sc for q, _, sc in tops["dev"] if not q.answerable]
         neg.sort()
         threshold = neg[int(0.97 * (len(neg) - 1))] + 1e-4
-        dev_hits = sum(_first_hit_rank(a, q) == 1 and sc >= threshold for q, a, sc in tops["dev"] if q.answerable)
+        dev_hits = sum(first_hit_rank(a, q) == 1 and sc >= threshold for q, a, sc in tops["dev"] if q.answerable)
         dev_neg = all(sc < threshold for q, _, sc in tops["dev"] if not q.answerable)
-        xq_hits = sum(_first_hit_rank(a, q) == 1 and sc >= threshold for q, a, sc in tops["xquad"])
+        xq_hits = sum(first_hit_rank(a, q) == 1 and sc >= threshold for q, a, sc in tops["xquad"])
         xq_declined = sum(sc < threshold for _, _, sc in tops["xquad"])
         results.append((xq_hits / len(tops["xquad"]) + dev_hits / 14, dev_hits, dev_neg, xq_hits / len(tops["xquad"]),
                         xq_declined / len(tops["xquad"]), threshold, (sw, pw, ow, tw)))

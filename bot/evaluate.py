@@ -108,7 +108,7 @@ def _cited_right(excerpt, source: str) -> bool:
     return not source or excerpt.citation.path == source or excerpt.citation.path.endswith("/" + source)
 
 
-def _first_hit_rank(answer: Answer, q: EvalQuestion) -> int:
+def first_hit_rank(answer: Answer, q: EvalQuestion) -> int:
     for rank, e in enumerate(answer.excerpts, start=1):
         text = e.text.lower()
         if _cited_right(e, q.source) and any(a.lower() in text for a in q.answers):
@@ -119,7 +119,7 @@ def _first_hit_rank(answer: Answer, q: EvalQuestion) -> int:
 def score(pairs: Sequence[tuple[EvalQuestion, Answer, float]]) -> dict:
     answerable = [(q, a, t) for q, a, t in pairs if q.answerable]
     unanswerable = [(q, a, t) for q, a, t in pairs if not q.answerable]
-    ranks = [_first_hit_rank(a, q) for q, a, _ in answerable]
+    ranks = [first_hit_rank(a, q) for q, a, _ in answerable]
     declined = [not a.answered for _, a, _ in pairs]
     declined_right = sum(1 for q, a, _ in unanswerable if not a.answered)
     tops = [a.excerpts[0] for _, a, _ in pairs if a.answered and a.excerpts]
@@ -188,7 +188,7 @@ def run_eval(service, eval_set: EvalSet, limit: int | None = None, negative: boo
     return {"name": eval_set.name, **score(pairs), "failures": [
         {"question": q.question, "expected": list(q.answers),
          "got": a.excerpts[0].text[:200] if a.excerpts else a.message}
-        for q, a, _ in pairs if (q.answerable and _first_hit_rank(a, q) != 1) or (not q.answerable and a.answered)
+        for q, a, _ in pairs if (q.answerable and first_hit_rank(a, q) != 1) or (not q.answerable and a.answered)
     ]}
 
 

@@ -7,7 +7,7 @@ swaps the Searcher in one assignment, so every answer comes from a single genera
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.answer import Answer, AnswerSettings, answer_question
@@ -47,9 +47,7 @@ class CitebotService:
 
     @property
     def compatibility(self) -> Compatibility:
-        from dataclasses import asdict
-
-        return Compatibility(self.embedder.model_name, asdict(self.chunking))
+        return Compatibility.of(self.embedder.model_name, self.chunking)
 
     @property
     def answer_settings(self) -> AnswerSettings:
@@ -110,8 +108,6 @@ class CitebotService:
         searcher = self.searcher  # one generation for the whole answer
         settings = self.answer_settings
         if k is not None:
-            from dataclasses import replace
-
             settings = replace(settings, k=k)
         result = searcher.search(question, k=max(8, settings.k * 3))
         return answer_question(question, result.hits, settings, result.generation, result.term_weights)

@@ -131,9 +131,10 @@ class Embedder:
         span_vectors: list[np.ndarray] = [np.zeros((len(s), dim), dtype=np.float32) for s in spans]
         # Longest first, so each batch pads to similar lengths.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        with self._encode_lock, torch.inference_mode():
-            for b in range(0, len(order), self.batch_size):
-                batch = order[b:b + self.batch_size]
+        for b in range(0, len(order), self.batch_size):
+            batch = order[b:b + self.batch_size]
+            # The lock is taken per batch, so questions are answered between batches of a rebuild.
+            with self._encode_lock, torch.inference_mode():
                 encoded = model.tokenizer(
                     [texts[i] for i in batch], padding=True, truncation=True,
                     max_length=model.max_seq_length, return_offsets_mapping=True, return_tensors="pt",
@@ -143,11 +144,11 @@ class Embedder:
                 pooled = out["sentence_embedding"].float().numpy()
                 tokens = out["token_embeddings"].float().numpy()
                 mask = encoded["attention_mask"].numpy().astype(bool)
-                for row, i in enumerate(batch):
-                    passage_vectors[i] = pooled[row]
-                    span_vectors[i] = _pool_spans(tokens[row], offsets[row], mask[row], spans[i], dim)
-                if progress is not None:
-                    progress(len(batch))
+            for row, i in enumerate(batch):
+                passage_vectors[i] = pooled[row]
+                span_vectors[i] = _pool_spans(tokens[row], offsets[row], mask[row], spans[i], dim)
+            if progress is not None:
+                progress(len(batch))
         norms = np.linalg.norm(passage_vectors, axis=1, keepdims=True)
         passage_vectors /= np.maximum(norms, 1e-12)
         return passage_vectors, span_vectors

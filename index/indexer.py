@@ -90,7 +90,7 @@ def update_index(
 ) -> IndexReport:
     """Bring the index in line with the docs folders; unchanged documents keep their vectors."""
     started = time.perf_counter()
-    compat = Compatibility(embedder.model_name, asdict(chunking))
+    compat = Compatibility.of(embedder.model_name, chunking)
     files, skipped = scan_docs(docs_folders, max_file_bytes)
     with index_lock(index_dir):
         previous, reason = _reusable_generation(index_dir, compat, rebuild)
@@ -131,12 +131,10 @@ def update_index(
             detail = f"; {len(skipped)} file(s) skipped" if skipped else ""
             raise DocsError(f"nothing to index in {where}{detail}")
         rows = [rows_by_path[p] for p in sorted(rows_by_path)]
-        folder = write_generation(
+        manifest = write_generation(
             index_dir, compat, embedder.dimension, docs_folders, rows,
             [(s.path, s.reason, s.sha256) for s in skipped],
         )
-        manifest = current_manifest(index_dir)
-        assert manifest is not None and folder.name.endswith(f"{manifest['generation']:06d}")
         added = tuple(sorted(r.document.path for r in new_rows if r.document.path not in old_docs))
         changed = tuple(sorted(r.document.path for r in new_rows if r.document.path in old_docs))
         embedded = sum(len(r.passages) for r in new_rows)

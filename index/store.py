@@ -23,14 +23,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from index.chunking import Passage
-from index.documents import Document
+from index.chunking import ChunkSettings, Passage
 from index.errors import IndexCorrupt, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
 from index.lexical import LexicalIndex
 
@@ -72,6 +71,10 @@ class Compatibility:
 
     model: str
     chunking: dict
+
+    @classmethod
+    def of(cls, model: str, chunking: ChunkSettings) -> "Compatibility":
+        return cls(model, asdict(chunking))
 
     def mismatch(self, manifest: dict) -> str:
         if manifest.get("format") != FORMAT_VERSION:
@@ -142,8 +145,8 @@ def write_generation(
     docs_folders: Sequence[str],
     rows: Iterable[DocumentRows],
     skipped: Sequence[tuple[str, str]] = (),
-) -> Path:
-    """Write a complete generation and make it current. Caller holds index_lock."""
+) -> dict:
+    """Write a complete generation, make it current and return its manifest. Caller holds index_lock."""
     _ensure_dir(index_dir)
     clean_leftovers(index_dir)
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=index_dir))
@@ -167,7 +170,7 @@ def write_generation(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _remove_old_generations(index_dir, keep={final.name, *_previous_names(index_dir, final.name)})
-    return final
+    return manifest
 
 
 def _write_files(folder, compat, dim, docs_folders, rows, skipped) -> dict:
