@@ -121,7 +121,9 @@ def _dispatch(args) -> int:
         if settings.watch:
             from bot.watch import watch_and_reindex
 
-            watch_and_reindex(service, on_report=lambda r: _print_report(r, args.json))
+            print("watching for changes (Ctrl-C to stop)", file=sys.stderr)
+            watch_and_reindex(service, on_report=lambda r: _print_report(r, args.json),
+                              on_error=lambda err: print(f"citebot: error: {err}", file=sys.stderr, flush=True))
         return 0
     if args.command == "status":
         status = service.status()

@@ -210,11 +210,16 @@ class CitebotBot(commands.Bot):
         self.responder = Responder(service, settings)
         self.feedback = FeedbackLog(settings.feedback_file)
         self.sync_commands = sync_commands
+        self.watcher: asyncio.Task | None = None
 
     async def setup_hook(self) -> None:
         await asyncio.to_thread(self.service.ensure_index)
         await asyncio.to_thread(lambda: self.service.searcher)
         await self.add_cog(CitebotCog(self))
+        if self.settings.watch:
+            from bot.watch import watch_in_background
+
+            self.watcher = asyncio.create_task(watch_in_background(self.service), name="citebot-watch")
         if not self.sync_commands:
             return
         if self.settings.guild_ids:

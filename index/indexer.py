@@ -14,7 +14,7 @@ from index.documents import Document, iter_candidate_files, parse_document, read
 from index.embedding import Embedder
 from index.errors import DocsError, IndexCorrupt, SkippedFile
 from index.store import (
-    Compatibility, DocumentInfo, DocumentRows, current_manifest, index_lock, load_generation,
+    Compatibility, DocumentInfo, DocumentRows, clean_leftovers, current_manifest, index_lock, load_generation,
     write_generation,
 )
 
@@ -93,6 +93,7 @@ def update_index(
     compat = Compatibility.of(embedder.model_name, chunking)
     files, skipped = scan_docs(docs_folders, max_file_bytes)
     with index_lock(index_dir):
+        clean_leftovers(index_dir)
         previous, reason = _reusable_generation(index_dir, compat, rebuild)
         old_docs: dict[str, dict] = previous.manifest["documents"] if previous else {}
         current = {f.path: f for f in files}

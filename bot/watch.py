@@ -1,0 +1,51 @@
+"""Re-index when files in the docs folders change (watchfiles), in bursts, not per save."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import watchfiles
+
+from index.documents import is_ignored_name
+from index.errors import CitebotError
+from index.indexer import IndexReport
+
+log = logging.getLogger("citebot.watch")
+
+# Saves closer together than STEP_MS join one burst; a burst is cut at DEBOUNCE_MS at the latest.
+DEBOUNCE_MS = 1600
+STEP_MS = 300
+
+
+def relevant_change(change: watchfiles.Change, path: str) -> bool:
+    """Editor temp files and hidden files are not documents (the indexer skips them too)."""
+    return not any(is_ignored_name(part) for part in Path(path).parts[-1:])
+
+
+def watch_and_reindex(service, on_report: Callable[[IndexReport], None],
+                      on_error: Callable[[CitebotError], None] | None = None, stop_event=None) -> None:
+    """Block, re-indexing after each burst of changes until stop_event is set (or Ctrl-C)."""
+    for _changes in watchfiles.watch(*service.settings.docs, watch_filter=relevant_change, debounce=DEBOUNCE_MS,
+                                     step=STEP_MS, stop_event=stop_event, raise_interrupt=False):
+        try:
+            on_report(service.reindex())
+        except CitebotError as err:
+            if on_error is None:
+                raise
+            on_error(err)
+
+
+async def watch_in_background(service, stop_event: asyncio.Event | None = None) -> None:
+    """The bot's watcher: re-indexes in a worker thread; answers keep coming from the old index."""
+    async for changes in watchfiles.awatch(*service.settings.docs, watch_filter=relevant_change,
+                                           debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop_event):
+        try:
+            report = await asyncio.to_thread(service.reindex)
+        except CitebotError as err:
+            log.error("re-index after %d change(s) failed: %s", len(changes), err)
+            continue
+        log.info("re-indexed after %d change(s): added %d, changed %d, removed %d, embedded %d passages",
+                 len(changes), len(report.added), len(report.changed), len(report.removed), report.embedded)
