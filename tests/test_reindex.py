@@ -172,3 +172,25 @@ def test_answers_during_rebuilds_each_come_from_one_generation(make_service, tmp
     assert generations == sorted(generations) and len(set(generations)) >= 2
     for generation, text in seen:
         assert code_of_generation[generation] in text
+
+
+async def test_bot_watcher_reindexes_off_the_event_loop(make_service, tmp_path):
+    import asyncio
+
+    from bot.watch import watch_in_background
+
+    service = make_service()
+    versioned(service, tmp_path, "1111")
+    stop = asyncio.Event()
+    task = asyncio.create_task(watch_in_background(service, stop_event=stop))
+    try:
+        await asyncio.sleep(0.5)
+        write(tmp_path / "docs" / "vault.md", "# Vault\nThe vault code is 8888.\n")
+        for _ in range(150):
+            if "8888" in code_in_answer(service):
+                break
+            await asyncio.sleep(0.1)
+        assert "8888" in code_in_answer(service)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
