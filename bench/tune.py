@@ -1,83 +1,110 @@
-"""Choose the answer-layer weights and threshold by measurement, not by feel.
+"""Fit the sentence-ranking weights (bot/ranking.py) and the abstention threshold.
 
-Searches once per question (search does not depend on these settings), then scores every
-combination on the TUNING split only: the seed dev set plus XQuAD articles with an even
-index, with the matching negatives (XQuAD questions against the seeds index, seed questions
-against the XQuAD index). Odd XQuAD articles are held out for reporting (bench/quality.py).
+Training data is the TUNING split only: XQuAD articles with an even index (questions asked of
+the XQuAD index) and, as negatives, the same questions asked of the seeds index, where
+nothing answers them. The seed dev set and odd XQuAD articles are held out; bench/quality.py
+reports on them.
 
-    python bench/tune.py
+    python bench/tune.py      (prints WEIGHTS, BIAS and a threshold to paste into the code)
 """
 
 from __future__ import annotations
 
-import itertools
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.answer import AnswerSettings, answer_question  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from bot.answer import AnswerSettings, answer_question, candidate_features, score_candidates  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.evaluate import first_hit_rank, eval_settings, load_eval_file  # noqa: E402
+from bot.evaluate import eval_settings, first_hit_rank, load_eval_file  # noqa: E402
+from bot.ranking import FEATURES, Model, with_gaps  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
+NEGATIVE_DECLINE = 0.97  # share of tuning negatives the threshold must decline
+MAX_MEAN_CHARS = 270  # mean top-excerpt length to stay within (the aim is 250; see docs/benchmarks.md)
 
 
-def split(questions, even: bool):
+def xquad_split(questions, even: bool):
     return [q for q in questions if (int(q.source[:3]) % 2 == 0) == even]
 
 
-def searched(service, questions, negative=False):
-    out = []
-    for q in questions:
-        r = service.searcher.search(q.question, k=9)
-        out.append((replace(q, answers=()) if negative else q, r))
-    return out
+def searched(service, questions):
+    return [(q, service.searcher.search(q.question, k=9)) for q in questions]
 
 
 def main() -> None:
     base = load_settings()
     seeds = CitebotService(base)
     seeds.ensure_index()
-    dev = load_eval_file(str(SHARED / "izium_dev.yaml"))
     xquad = load_eval_file(str(SHARED / "xquad" / "xquad.en.json"))
-    xq_service = CitebotService(eval_settings(base, xquad), embedder=seeds.embedder)
-    xq_service.ensure_index()
-    tune_x = split(xquad.questions, even=True)
-    sets = {
-        "dev": searched(seeds, dev.questions),
-        "xquad": searched(xq_service, tune_x),
-        "xquad-vs-seeds": searched(seeds, tune_x, negative=True),
-        "dev-vs-xquad": searched(xq_service, [q for q in dev.questions if q.answerable], negative=True),
-    }
-    grid = itertools.product([0.2, 0.3, 0.45], [0.0, 0.1, 0.25], [0.45, 0.6, 0.8, 1.0], [0.0, 0.05, 0.1, 0.2])
-    results = []
-    for sw, pw, ow, tw in grid:
-        s = AnswerSettings(k=3, threshold=0.0, sentence_weight=sw, passage_weight=pw, overlap_weight=ow, type_weight=tw)
-        tops = {}
-        for name, items in sets.items():
-            tops[name] = []
-            for q, r in items:
-                a = answer_question(q.question, r.hits, s, r.generation, r.term_weights)
-                tops[name].append((q, a, a.excerpts[0].score if a.excerpts else 0.0))
-        # Threshold: the lowest that declines >= 95% of tuning negatives.
-        neg = sorted(sc for name in ("xquad-vs-seeds", "dev-vs-xquad") for _, _, sc in tops[name])
-        neg += [sc for q, _, sc in tops["dev"] if not q.answerable]
-        neg.sort()
-        threshold = neg[int(0.97 * (len(neg) - 1))] + 1e-4
-        dev_hits = sum(first_hit_rank(a, q) == 1 and sc >= threshold for q, a, sc in tops["dev"] if q.answerable)
-        dev_neg = all(sc < threshold for q, _, sc in tops["dev"] if not q.answerable)
-        xq_hits = sum(first_hit_rank(a, q) == 1 and sc >= threshold for q, a, sc in tops["xquad"])
-        xq_declined = sum(sc < threshold for _, _, sc in tops["xquad"])
-        results.append((xq_hits / len(tops["xquad"]) + dev_hits / 14, dev_hits, dev_neg, xq_hits / len(tops["xquad"]),
-                        xq_declined / len(tops["xquad"]), threshold, (sw, pw, ow, tw)))
-    results.sort(key=lambda r: -r[0])
-    print("objective dev_hit@1 dev_neg_ok xquad_hit@1 xquad_wrongly_declined threshold (sentence, passage, overlap, type)")
-    for r in results[:15]:
-        print(f"{r[0]:.3f} {r[1]:>2}/14 {r[2]!s:>5} {r[3]:.3f} {r[4]:.3f} {r[5]:.3f} {r[6]}")
+    xq = CitebotService(eval_settings(base, xquad), embedder=seeds.embedder)
+    xq.ensure_index()
+    tune = xquad_split(xquad.questions, even=True)
+    positives = searched(xq, tune)
+    negatives = searched(seeds, tune)
 
+    rows, labels = [], []
+    for q, r in positives:
+        found, raw = candidate_features(q.question, r.hits, r.term_weights)
+        for cand, vector in zip(found, with_gaps(raw)):
+            p = cand.hit.passage
+            text = p.text if cand.span is None else p.text[cand.span[0] - p.start:cand.span[1] - p.start]
+            right = cand.hit.document.relpath == q.source and any(a.lower() in text.lower() for a in q.answers)
+            rows.append(vector)
+            labels.append(int(right))
+    for q, r in negatives:
+        _, raw = candidate_features(q.question, r.hits, r.term_weights)
+        rows.extend(with_gaps(raw))
+        labels.extend([0] * len(raw))
+    fit = LogisticRegression(C=1.0, max_iter=2000).fit(np.array(rows), np.array(labels))
+    model = Model(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3))
+
+    # The fit alone quotes two sentences too often for a short answer; a penalty on "pair" is
+    # raised until the mean top excerpt is within MAX_MEAN_CHARS on the tuning split.
+    pair = FEATURES.index("pair")
+    for penalty in np.arange(0.0, 6.01, 0.25):
+        weights = list(model.weights)
+        weights[pair] = round(float(weights[pair] - penalty), 3)
+        candidate = Model(tuple(weights), model.bias)
+        threshold, hit1, declined, length = evaluate(candidate, positives, negatives)
+        print(f"pair penalty {penalty:4.2f}: hit@1 {hit1:.3f}, wrongly declined {declined:.3f}, "
+              f"mean top excerpt {length:.0f} chars, threshold {threshold}")
+        if length <= MAX_MEAN_CHARS:
+            break
+    # The similarity floor: the lowest sentence cosine still among 99% of right top answers.
+    settings = AnswerSettings(k=1, threshold=0.0, min_similarity=-1.0, model=candidate)
+    right = []
+    for q, r in positives:
+        answer = answer_question(q.question, r.hits, settings, r.generation, r.term_weights)
+        if first_hit_rank(answer, q) == 1:
+            top = max(score_candidates(q.question, r.hits, candidate, r.term_weights), key=lambda c: c.score)
+            right.append(max(top.hit.sentence_scores[top.first:top.last + 1] or (top.hit.dense,)))
+    floor = round(float(np.percentile(right, 1)), 3)
+    print(f"min_similarity = {floor}  (99% of right top answers have a sentence cosine at least this)")
+    print("features:", ", ".join(FEATURES))
+    print(f"WEIGHTS = {candidate.weights}")
+    print(f"BIAS = {candidate.bias}")
+    print(f"threshold = {threshold}  (declines {NEGATIVE_DECLINE:.0%} of the tuning negatives)")
+
+
+def evaluate(model, positives, negatives):
+    settings = AnswerSettings(k=3, threshold=0.0, min_similarity=-1.0, model=model)
+
+    def tops(items):
+        return [(q, answer_question(q.question, r.hits, settings, r.generation, r.term_weights)) for q, r in items]
+
+    negative_scores = sorted(a.excerpts[0].score if a.excerpts else 0.0 for _, a in tops(negatives))
+    threshold = round(negative_scores[int(NEGATIVE_DECLINE * (len(negative_scores) - 1))] + 0.005, 3)
+    answered = tops(positives)
+    hit1 = np.mean([first_hit_rank(a, q) == 1 and a.excerpts[0].score >= threshold for q, a in answered])
+    declined = np.mean([a.excerpts[0].score < threshold for _, a in answered])
+    length = np.mean([len(a.excerpts[0].text) for _, a in answered if a.excerpts])
+    return threshold, hit1, declined, length
 
 if __name__ == "__main__":
     main()

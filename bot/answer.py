@@ -7,13 +7,15 @@ quoting something unrelated.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from bot.spans import best_span, question_type, typed_spans
+from bot.ranking import Model, with_gaps
+from bot.spans import answer_spans, best_span, question_type
 from index.search import Hit
-from index.terms import terms
+from index.terms import terms, words
 
 NOT_FOUND = "I couldn't find this in the documents."
 SECTION_SEPARATOR = " › "
@@ -32,12 +34,11 @@ _NEEDS_PREVIOUS = re.compile(
 @dataclass(frozen=True)
 class AnswerSettings:
     k: int = 3
-    # Chosen by bench/tune.py on the tuning split (see docs/benchmarks.md).
-    threshold: float = 0.30
-    sentence_weight: float = 0.3
-    passage_weight: float = 0.1
-    overlap_weight: float = 0.6
-    type_weight: float = 0.1  # bonus when the sentence holds the kind of answer asked for
+    threshold: float = 0.078  # on the model's probability scale; chosen by bench/tune.py
+    # No quote whose meaning is this far from the question, however many words it shares
+    # ("capital" of Ukraine for a question about Australia); chosen by bench/tune.py.
+    min_similarity: float = 0.3
+    model: Model = Model()
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,8 @@ class _Candidate:
 
 def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings, generation: int = 0,
                     term_weights: Mapping[str, float] | None = None) -> Answer:
-    candidates = sorted(_candidates(question, hits, settings, term_weights or {}), key=lambda c: -c.score)
+    candidates = sorted(score_candidates(question, hits, settings.model, term_weights or {}, settings.min_similarity),
+                        key=lambda c: -c.score)
     if not candidates or candidates[0].score < settings.threshold:
         return Answer(question, False, NOT_FOUND, (), generation)
     chosen: list[_Candidate] = []
@@ -123,47 +125,96 @@ def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings
     return Answer(question, True, "", excerpts, generation)
 
 
-def _candidates(question: str, hits: Sequence[Hit], settings: AnswerSettings,
-                term_weights: Mapping[str, float]) -> list[_Candidate]:
+def score_candidates(question: str, hits: Sequence[Hit], model: Model, term_weights: Mapping[str, float],
+                     min_similarity: float = -1.0) -> list[_Candidate]:
+    found, raw = candidate_features(question, hits, term_weights)
+    return [
+        replace(c, score=model.probability(v) if r["sentence_cos"] >= min_similarity else 0.0)
+        for c, r, v in zip(found, raw, with_gaps(raw), strict=True)
+    ]
+
+
+def candidate_features(question: str, hits: Sequence[Hit], term_weights: Mapping[str, float]):
+    """Every sentence (or field) of every hit, with its features (see bot/ranking.py)."""
     wanted = {t: term_weights.get(t, 1.0) for t in terms(question)}
     total = sum(wanted.values())
     kind = question_type(question)
+    best_bm25 = max((h.lexical for h in hits), default=0.0) or 1.0
+    question_bigrams = _bigrams(terms(question))
+    question_words = words(question)
     found: list[_Candidate] = []
-    for hit in hits:
+    raw: list[dict[str, float]] = []
+    for rank, hit in enumerate(hits):
         p = hit.passage
         # The title names what the whole document is about ("the town" in its sentences).
         context = set(terms(hit.document.title))
+        title_words = words(hit.document.title)
+        shared = {"passage_cos": hit.dense, "passage_rank": 1.0 / (1 + rank), "passage_bm25": hit.lexical / best_bm25}
         if p.kind != "text":
-            overlap = _coverage(wanted, total, context | set(terms(p.text)))
-            typed = 1.0 if typed_spans(p.text, kind) else 0.0
-            found.append(_Candidate(hit, 0, 0, _combine(hit.dense, hit.dense, overlap, typed, settings)))
+            field_terms = terms(p.text)
+            raw.append({**shared, "sentence_cos": hit.dense, "coverage": _coverage(wanted, total, context | set(field_terms)),
+                        "typed": 1.0 if answer_spans(p.text, kind, wanted) else 0.0, "prev_coverage": 0.0, "pair": 0.0,
+                        "phrase": _phrase_match(question_bigrams, field_terms),
+                        "exact": _exact_share(question_words, title_words | words(p.text)),
+                        "next_coverage": 0.0, "novelty": _novelty(field_terms, wanted),
+                        "length": math.log1p(len(p.text))})
+            found.append(_Candidate(hit, 0, 0, 0.0))
             continue
-        for i, (a, b) in enumerate(p.sentences):
-            sentence = p.text[a - p.start:b - p.start]
+        sentences = [p.text[a - p.start:b - p.start] for a, b in p.sentences]
+        sentence_terms = [terms(x) for x in sentences]
+        for i, sentence in enumerate(sentences):
             first = i - 1 if i > 0 and _NEEDS_PREVIOUS.match(sentence) else i
-            quoted = p.text[p.sentences[first][0] - p.start:b - p.start]
-            overlap = _coverage(wanted, total, context | set(terms(quoted)))
-            typed = _typed_near_terms(sentence, kind, wanted)
-            score = _combine(hit.sentence_scores[i], hit.dense, overlap, typed, settings)
-            found.append(_Candidate(hit, first, i, score))
-    return found
+            # A sentence alone, or with the one after it: answers often follow the sentence
+            # that matches the question ("… the oldest quarterback. The past record was held by …").
+            for last in (i, i + 1) if i + 1 < len(sentences) else (i,):
+                quoted_text = p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start]
+                quoted = {t for j in range(first, last + 1) for t in sentence_terms[j]}
+                after = last + 1
+                raw.append({
+                    **shared,
+                    "sentence_cos": max(hit.sentence_scores[i:last + 1]),
+                    "coverage": _coverage(wanted, total, context | quoted),
+                    "typed": _typed_near_terms(quoted_text, kind, wanted),
+                    "prev_coverage": _coverage(wanted, total, set(sentence_terms[first - 1])) if first > 0 else 0.0,
+                    "next_coverage": _coverage(wanted, total, set(sentence_terms[after])) if after < len(sentences) else 0.0,
+                    "novelty": _novelty([t for j in range(i, last + 1) for t in sentence_terms[j]], wanted),
+                    "length": math.log1p(len(quoted_text)),
+                    "pair": float(last > i),
+                    "phrase": _phrase_match(question_bigrams, [t for j in range(first, last + 1) for t in sentence_terms[j]]),
+                    "exact": _exact_share(question_words, title_words | words(quoted_text)),
+                })
+                found.append(_Candidate(hit, first, last, 0.0))
+    return found, raw
 
 
-def _typed_near_terms(sentence: str, kind: str, wanted: Mapping[str, float]) -> float:
-    """1 when an answer of the asked-for kind stands right next to a question word, fading with distance."""
-    spans = typed_spans(sentence, kind)
+def _novelty(words: Sequence[str], wanted: Mapping[str, float]) -> float:
+    return sum(1 for w in words if w not in wanted) / len(words) if words else 0.0
+
+
+def _typed_near_terms(text: str, kind: str, wanted: Mapping[str, float]) -> float:
+    """1 when a new answer of the asked-for kind stands right next to a question word, fading with distance."""
+    spans = answer_spans(text, kind, wanted)
     if not spans:
         return 0.0
-    anchors = [m.start() for m in _WORD.finditer(sentence) if (terms(m.group(0)) or [""])[0] in wanted]
+    anchors = [m.start() for m in _WORD.finditer(text) if (terms(m.group(0)) or [""])[0] in wanted]
     if not anchors:
         return 0.25
     gap = min(max(0, a - b, s - a) for a in anchors for s, b in spans)
     return max(0.25, 1.0 / (1.0 + gap / 40.0))
 
 
-def _combine(sentence: float, passage: float, overlap: float, typed: float, s: AnswerSettings) -> float:
-    return (s.sentence_weight * sentence + s.passage_weight * passage + s.overlap_weight * overlap
-            + s.type_weight * typed)
+def _exact_share(question_words: set[str], text_words: set[str]) -> float:
+    """Share of the question's words found in exactly the same form (not just the same stem)."""
+    return len(question_words & text_words) / len(question_words) if question_words else 0.0
+
+
+def _phrase_match(question_bigrams: set[tuple[str, str]], words: Sequence[str]) -> float:
+    """Share of the question's word pairs that stand together in the text too."""
+    return len(question_bigrams & _bigrams(words)) / len(question_bigrams) if question_bigrams else 0.0
+
+
+def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(words, words[1:]))
 
 
 def _coverage(wanted: Mapping[str, float], total: float, present: set[str]) -> float:

@@ -26,7 +26,7 @@ from index.errors import CitebotError, ConfigError
 
 log = logging.getLogger("citebot.discord")
 
-FIRST_PAGE = 2  # excerpts in the first reply; the rest behind "More sources"
+FIRST_PAGE = 3  # excerpts in the first reply; the rest behind "More sources"
 FAILURE = "Sorry, something went wrong while answering. The error has been logged."
 
 

@@ -72,7 +72,7 @@ def best_span(question: str, text: str, kind: str | None = None) -> tuple[int, i
     """
     kind = kind or question_type(question)
     asked = set(terms(question))
-    candidates = [s for s in typed_spans(text, kind) if _new_words(text[s[0]:s[1]], asked)]
+    candidates = answer_spans(text, kind, asked)
     if not candidates:
         return None
     anchors = [m.start() for m in re.finditer(r"\w+", text) if terms(m.group(0)) and terms(m.group(0))[0] in asked]
@@ -85,6 +85,11 @@ def best_span(question: str, text: str, kind: str | None = None) -> tuple[int, i
     return min(candidates, key=distance)
 
 
-def _new_words(span: str, asked: set[str]) -> bool:
+def answer_spans(text: str, kind: str, asked) -> list[tuple[int, int]]:
+    """Typed spans that say something the question does not already say."""
+    return [s for s in typed_spans(text, kind) if _new_words(text[s[0]:s[1]], asked)]
+
+
+def _new_words(span: str, asked) -> bool:
     words = set(terms(span))
-    return bool(words) and not words & asked
+    return bool(words) and words.isdisjoint(asked)

@@ -33,7 +33,7 @@ from index.chunking import ChunkSettings, Passage
 from index.errors import IndexCorrupt, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
 from index.lexical import LexicalIndex
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # bump when stored data or its tokenization changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _TMP_PREFIX = "tmp-"

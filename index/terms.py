@@ -6,10 +6,10 @@ import re
 from functools import lru_cache
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_EN
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 _WORD = re.compile(r"\w+(?:[.'’]\w+)*")
-_STOP = frozenset(STOPWORDS_EN) | {
+_STOP = frozenset(STOPWORDS_EN_PLUS) | {
     "did", "does", "do", "many", "much", "which", "whom", "whose", "who", "what", "when", "where", "why", "how",
 }
 _stemmer = Stemmer.Stemmer("english")
@@ -21,4 +21,20 @@ def _stem(word: str) -> str:
 
 
 def terms(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP]
+    return list(_terms(text))
+
+
+@lru_cache(maxsize=32768)
+def _terms(text: str) -> tuple[str, ...]:
+    # Cached: the same passages' sentences are scored again for every question near them.
+    return tuple(_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP)
+
+
+def words(text: str) -> set[str]:
+    """Lowercased word forms as written (no stemming, no stop words)."""
+    return set(_words(text))
+
+
+@lru_cache(maxsize=32768)
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in _WORD.findall(text.lower()) if w not in _STOP)

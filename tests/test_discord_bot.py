@@ -12,8 +12,8 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import main
-from bot.discord_app import AnswerView, CitebotCog, create_bot
-from bot.discord_render import unescape
+from bot.discord_app import FIRST_PAGE, AnswerView, CitebotCog, create_bot
+from bot.discord_render import answer_payload, unescape
 
 
 class Recorder:
@@ -164,11 +164,13 @@ async def test_sources_lists_documents(bot):
 
 async def test_buttons_page_and_record_feedback(seeds_service, tmp_path):
     b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
-    answer = seeds_service.ask("when was Izium recaptured?", k=4)
+    answer = seeds_service.ask("when was Izium recaptured?", k=6)
     view = AnswerView(answer, b.feedback)
     more = Recorder()
     await view.more_sources.callback(more)
-    assert more.sent[0][2]["ephemeral"] and "[3]" in more.sent[0][2]["embed"].description
+    first_page = answer_payload(answer, count=FIRST_PAGE).embed["description"]
+    assert f"[{FIRST_PAGE + 1}]" not in first_page
+    assert more.sent[0][2]["ephemeral"] and f"[{FIRST_PAGE + 1}]" in more.sent[0][2]["embed"].description
     up = Recorder(user_id=99)
     await view.vote_up.callback(up)
     record = json.loads((tmp_path / "feedback.jsonl").read_text().splitlines()[-1])

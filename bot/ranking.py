@@ -1,0 +1,59 @@
+"""Which sentence answers: a small linear model over plain features of each candidate sentence.
+
+The weights are fitted by bench/tune.py (logistic regression) on the tuning split only and
+pasted here, so the product needs no training library. The output is a probability that the
+sentence holds the answer; the abstention threshold is set on the same scale. There is deliberately no feature telling a
+front-matter field from a sentence: the training data has no fields, so such a weight would
+only learn that fields appear among the negatives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+FEATURES = (
+    "sentence_cos",  # cosine(question, sentence vector pooled in context)
+    "passage_cos",  # cosine(question, passage)
+    "coverage",  # IDF-weighted share of question terms in the quoted text (+ title)
+    "typed",  # an answer of the asked-for type stands near the question words
+    "passage_rank",  # 1 / (1 + rank of the passage in the fused search)
+    "passage_bm25",  # the passage's BM25 score over the best BM25 score among hits
+    "prev_coverage",  # coverage of the sentence before (the answer often follows the match)
+    "next_coverage",  # coverage of the sentence after
+    "novelty",  # share of the sentence's words the question does not already say
+    "length",  # log of the sentence length
+    "sentence_cos_gap",  # sentence_cos minus the best sentence_cos among candidates
+    "coverage_gap",  # coverage minus the best coverage among candidates
+    "pair",  # the candidate quotes two sentences
+    "phrase",  # share of the question's adjacent word pairs found adjacent in the text
+    "exact",  # share of the question's words found in the same form, not only the same stem
+)
+
+# Fitted by bench/tune.py on the tuning split (see docs/benchmarks.md).
+WEIGHTS = (5.145, -2.317, 3.711, 0.016, 1.05, 1.057, -0.695, -1.312, -0.914, 0.56, 2.571, 0.5, -0.955, 0.873, 1.573)
+BIAS = -8.437
+
+
+@dataclass(frozen=True)
+class Model:
+    weights: tuple[float, ...] = WEIGHTS
+    bias: float = BIAS
+
+    def probability(self, values: Sequence[float]) -> float:
+        z = self.bias + sum(w * v for w, v in zip(self.weights, values, strict=True))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def with_gaps(raw: Sequence[Mapping[str, float]]) -> list[tuple[float, ...]]:
+    """Feature vectors in FEATURES order, adding the features relative to the best candidate."""
+    if not raw:
+        return []
+    best_cos = max(r["sentence_cos"] for r in raw)
+    best_coverage = max(r["coverage"] for r in raw)
+    vectors = []
+    for r in raw:
+        full = dict(r, sentence_cos_gap=r["sentence_cos"] - best_cos, coverage_gap=r["coverage"] - best_coverage)
+        vectors.append(tuple(float(full[name]) for name in FEATURES))
+    return vectors
