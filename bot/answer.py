@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.ranking import Model, with_gaps
-from bot.spans import answer_spans, best_span, question_type
+from bot.highlight import best_highlight
+from bot.spans import answer_spans, question_type
 from index.search import Hit
 from index.terms import terms, words
 
 NOT_FOUND = "I couldn't find this in the documents."
+SECOND_SOURCE_SHARE = 0.5  # another document's excerpt is shown if it scores at least this share of the best
 SECTION_SEPARATOR = " › "
 
 _WORD = re.compile(r"\w+")
@@ -34,7 +37,7 @@ _NEEDS_PREVIOUS = re.compile(
 @dataclass(frozen=True)
 class AnswerSettings:
     k: int = 3
-    threshold: float = 0.078  # on the model's probability scale; chosen by bench/tune.py
+    threshold: float = 0.083  # on the model's probability scale; chosen by bench/tune.py
     # No quote whose meaning is this far from the question, however many words it shares
     # ("capital" of Ukraine for a question about Australia); chosen by bench/tune.py.
     min_similarity: float = 0.3
@@ -120,8 +123,8 @@ def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings
         if any(_overlaps(cand, c) for c in chosen):
             continue
         chosen.append(cand)
-    kind = question_type(question)
-    excerpts = tuple(_excerpt(c, n, question, kind) for n, c in enumerate(chosen, start=1))
+    chosen = _with_second_source(chosen, candidates, settings)
+    excerpts = tuple(_excerpt(c, n, question) for n, c in enumerate(chosen, start=1))
     return Answer(question, True, "", excerpts, generation)
 
 
@@ -162,11 +165,14 @@ def candidate_features(question: str, hits: Sequence[Hit], term_weights: Mapping
             continue
         sentences = [p.text[a - p.start:b - p.start] for a, b in p.sentences]
         sentence_terms = [terms(x) for x in sentences]
+        # Sentences in one paragraph may be quoted together; a blank line ends a paragraph.
+        joined = [i > 0 and "\n\n" not in p.text[p.sentences[i - 1][1] - p.start:p.sentences[i][0] - p.start]
+                  for i in range(len(sentences))]
         for i, sentence in enumerate(sentences):
-            first = i - 1 if i > 0 and _NEEDS_PREVIOUS.match(sentence) else i
+            first = i - 1 if joined[i] and _NEEDS_PREVIOUS.match(sentence) else i
             # A sentence alone, or with the one after it: answers often follow the sentence
             # that matches the question ("… the oldest quarterback. The past record was held by …").
-            for last in (i, i + 1) if i + 1 < len(sentences) else (i,):
+            for last in (i, i + 1) if i + 1 < len(sentences) and joined[i + 1] else (i,):
                 quoted_text = p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start]
                 quoted = {t for j in range(first, last + 1) for t in sentence_terms[j]}
                 after = last + 1
@@ -193,10 +199,15 @@ def _novelty(words: Sequence[str], wanted: Mapping[str, float]) -> float:
 
 def _typed_near_terms(text: str, kind: str, wanted: Mapping[str, float]) -> float:
     """1 when a new answer of the asked-for kind stands right next to a question word, fading with distance."""
-    spans = answer_spans(text, kind, wanted)
+    return _typed_nearness(text, kind, frozenset(wanted)) if kind != "other" else 0.0
+
+
+@lru_cache(maxsize=16384)
+def _typed_nearness(text: str, kind: str, asked: frozenset[str]) -> float:
+    spans = answer_spans(text, kind, asked)
     if not spans:
         return 0.0
-    anchors = [m.start() for m in _WORD.finditer(text) if (terms(m.group(0)) or [""])[0] in wanted]
+    anchors = [m.start() for m in _WORD.finditer(text) if (terms(m.group(0)) or [""])[0] in asked]
     if not anchors:
         return 0.25
     gap = min(max(0, a - b, s - a) for a in anchors for s, b in spans)
@@ -223,6 +234,18 @@ def _coverage(wanted: Mapping[str, float], total: float, present: set[str]) -> f
     return sum(w for t, w in wanted.items() if t in present) / total
 
 
+def _with_second_source(chosen: list[_Candidate], candidates: Sequence[_Candidate],
+                        settings: AnswerSettings) -> list[_Candidate]:
+    """When another document answers too, its best excerpt takes the last place: two sources
+    saying the same thing are worth more than a third excerpt from one."""
+    documents = {c.hit.passage.doc_path for c in chosen}
+    if len(documents) > 1 or len(chosen) < 2:
+        return chosen
+    other = next((c for c in candidates if c.hit.passage.doc_path not in documents
+                  and c.score >= max(settings.threshold, SECOND_SOURCE_SHARE * chosen[0].score)), None)
+    return [*chosen[:settings.k - 1], other] if other else chosen
+
+
 def _overlaps(a: _Candidate, b: _Candidate) -> bool:
     if a.hit.passage.doc_path != b.hit.passage.doc_path:
         return False
@@ -232,7 +255,7 @@ def _overlaps(a: _Candidate, b: _Candidate) -> bool:
     return sa[0] < sb[1] and sb[0] < sa[1]
 
 
-def _excerpt(cand: _Candidate, n: int, question: str, kind: str) -> Excerpt:
+def _excerpt(cand: _Candidate, n: int, question: str) -> Excerpt:
     hit, p = cand.hit, cand.hit.passage
     span = cand.span
     if span is None:
@@ -245,5 +268,6 @@ def _excerpt(cand: _Candidate, n: int, question: str, kind: str) -> Excerpt:
         n=n, path=doc.relpath, file=doc.path, title=doc.title,
         section=SECTION_SEPARATOR.join(p.section), author=doc.author, start=start, end=end,
     )
+    # Only the top excerpt gets its answer span marked: it is the one read first.
     return Excerpt(text=text, kind=p.kind, score=cand.score, citation=citation,
-                   highlight=best_span(question, text, kind))
+                   highlight=best_highlight(question, text) if n == 1 else None)

@@ -32,8 +32,8 @@ FEATURES = (
 )
 
 # Fitted by bench/tune.py on the tuning split (see docs/benchmarks.md).
-WEIGHTS = (5.145, -2.317, 3.711, 0.016, 1.05, 1.057, -0.695, -1.312, -0.914, 0.56, 2.571, 0.5, -0.955, 0.873, 1.573)
-BIAS = -8.437
+WEIGHTS = (4.866, -2.033, 3.534, -0.032, 1.051, 1.082, -0.646, -1.396, -0.889, 0.514, 2.683, 0.68, -0.891, 0.996, 1.548)
+BIAS = -8.113
 
 
 @dataclass(frozen=True)

@@ -1,13 +1,14 @@
 """What kind of answer a question wants, and where such answers stand in a text.
 
 Plain patterns, no model: dates for "when", quantities for "how many", capitalised names
-for "who" and "where". Used to prefer sentences that hold the right kind of answer and to
-mark the answering span in the quoted excerpt.
+for "who" and "where". Features of the sentence ranking (bot/answer.py) and of the answer
+span (bot/highlight.py).
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from index.terms import terms
 
@@ -53,36 +54,17 @@ def question_type(question: str) -> str:
     return "other"
 
 
-def typed_spans(text: str, kind: str) -> list[tuple[int, int]]:
-    """Spans in text that could answer a question of the given type."""
+@lru_cache(maxsize=16384)
+def typed_spans(text: str, kind: str) -> tuple[tuple[int, int], ...]:
+    """Spans in text that could answer a question of the given type (cached: the same
+    sentences come up for many questions)."""
     if kind == "date":
-        return [m.span() for m in _DATE.finditer(text)]
+        return tuple(m.span() for m in _DATE.finditer(text))
     if kind == "quantity":
-        return [m.span() for m in _QUANTITY.finditer(text) if not _DATE.fullmatch(m.group(0))]
+        return tuple(m.span() for m in _QUANTITY.finditer(text) if not _DATE.fullmatch(m.group(0)))
     if kind in ("name", "place"):
-        return [m.span() for m in _NAME.finditer(text)]
-    return []
-
-
-def best_span(question: str, text: str, kind: str | None = None) -> tuple[int, int] | None:
-    """The span of text that most likely answers question, or None.
-
-    Prefers candidates of the expected type that the question does not already say, close to
-    the words the question and text share.
-    """
-    kind = kind or question_type(question)
-    asked = set(terms(question))
-    candidates = answer_spans(text, kind, asked)
-    if not candidates:
-        return None
-    anchors = [m.start() for m in re.finditer(r"\w+", text) if terms(m.group(0)) and terms(m.group(0))[0] in asked]
-    if not anchors:
-        return candidates[0]
-
-    def distance(span: tuple[int, int]) -> int:
-        return min(min(abs(a - span[0]), abs(a - span[1])) for a in anchors)
-
-    return min(candidates, key=distance)
+        return tuple(m.span() for m in _NAME.finditer(text))
+    return ()
 
 
 def answer_spans(text: str, kind: str, asked) -> list[tuple[int, int]]:
