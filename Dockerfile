@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLI
 
 WORKDIR /app
 # CPU build of torch first, so nothing pulls the multi-GB CUDA build.
-RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --no-cache-dir torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
 COPY pyproject.toml README.md citebot.yaml ./
 COPY bot ./bot
 COPY index ./index
@@ -16,7 +17,7 @@ RUN pip install --no-cache-dir . \
     && chown -R citebot:citebot /data
 COPY --chown=citebot:citebot seeds /data/docs
 
-USER citebot
+USER 10001:10001
 VOLUME ["/data/docs", "/data/index"]
 HEALTHCHECK --interval=60s --timeout=10s --start-period=120s CMD ["citebot", "status"]
 ENTRYPOINT ["citebot"]

@@ -211,3 +211,16 @@ def test_intents_follow_the_config(seeds_service, tmp_path):
     chatty = create_bot(settings_for(seeds_service, tmp_path), seeds_service)
     assert chatty.intents.message_content
     assert chatty.allowed_mentions.everyone is False and chatty.allowed_mentions.roles is False
+
+
+async def test_each_answer_logs_one_line_without_text_or_user_id(seeds_service, tmp_path, caplog):
+    import logging
+
+    b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
+    with caplog.at_level(logging.INFO, logger="citebot.discord"):
+        await b.responder.answer(123456789, "Who is the deputy mayor of Izium?")
+    lines = [r.getMessage() for r in caplog.records if r.name == "citebot.discord"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert "answered=True" in line and "latency_ms=" in line and "top_score=" in line and "user=" in line
+    assert "123456789" not in line and "deputy mayor" not in line and "Matsokin" not in line
