@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from bot.answer import AnswerSettings, answer_question, candidate_features, score_candidates  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, first_hit_rank, load_eval_file  # noqa: E402
-from bot.ranking import FEATURES, Model, with_gaps  # noqa: E402
+from bot.ranking import FEATURES, LinearModel, with_gaps  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -62,7 +62,7 @@ def main() -> None:
         rows.extend(with_gaps(raw))
         labels.extend([0] * len(raw))
     fit = LogisticRegression(C=1.0, max_iter=2000).fit(np.array(rows), np.array(labels))
-    model = Model(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3))
+    model = LinearModel(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3))
 
     # The fit alone quotes two sentences too often for a short answer; a penalty on "pair" is
     # raised until the mean top excerpt is within MAX_MEAN_CHARS on the tuning split.
@@ -70,7 +70,7 @@ def main() -> None:
     for penalty in np.arange(0.0, 6.01, 0.25):
         weights = list(model.weights)
         weights[pair] = round(float(weights[pair] - penalty), 3)
-        candidate = Model(tuple(weights), model.bias)
+        candidate = LinearModel(tuple(weights), model.bias)
         threshold, hit1, declined, length = evaluate(candidate, positives, negatives)
         print(f"pair penalty {penalty:4.2f}: hit@1 {hit1:.3f}, wrongly declined {declined:.3f}, "
               f"mean top excerpt {length:.0f} chars, threshold {threshold}")

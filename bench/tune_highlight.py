@@ -18,7 +18,8 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, load_eval_file, token_f1  # noqa: E402
-from bot.highlight import FEATURES, SpanModel, best_highlight, span_candidates  # noqa: E402
+from bot.highlight import FEATURES, best_highlight, span_candidates
+from bot.ranking import LinearModel  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -48,7 +49,7 @@ def main() -> None:
     y = np.array(labels)
     fit = LogisticRegression(C=1.0, max_iter=3000).fit(np.array(rows), (y >= 0.5).astype(int),
                                                        sample_weight=np.where(y >= 0.5, y, 1.0))
-    model = SpanModel(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3))
+    model = LinearModel(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3))
     scores = []
     for q, text in tops:
         span = best_highlight(q.question, text, model)

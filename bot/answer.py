@@ -13,7 +13,7 @@ from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from bot.ranking import Model, with_gaps
+from bot.ranking import RANKING_MODEL, LinearModel, with_gaps
 from bot.highlight import best_highlight
 from bot.spans import answer_spans, question_type
 from index.search import Hit
@@ -41,7 +41,7 @@ class AnswerSettings:
     # No quote whose meaning is this far from the question, however many words it shares
     # ("capital" of Ukraine for a question about Australia); chosen by bench/tune.py.
     min_similarity: float = 0.3
-    model: Model = Model()
+    model: LinearModel = RANKING_MODEL
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings
     return Answer(question, True, "", excerpts, generation)
 
 
-def score_candidates(question: str, hits: Sequence[Hit], model: Model, term_weights: Mapping[str, float],
+def score_candidates(question: str, hits: Sequence[Hit], model: LinearModel, term_weights: Mapping[str, float],
                      min_similarity: float = -1.0) -> list[_Candidate]:
     found, raw = candidate_features(question, hits, term_weights)
     return [

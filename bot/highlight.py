@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.ranking import LinearModel
 from bot.spans import question_type, typed_spans
 from index.terms import terms
 
@@ -46,13 +46,7 @@ WEIGHTS = (
 BIAS = -2.83
 
 
-@dataclass(frozen=True)
-class SpanModel:
-    weights: tuple[float, ...] = WEIGHTS
-    bias: float = BIAS
-
-    def score(self, values: Sequence[float]) -> float:
-        return self.bias + sum(w * v for w, v in zip(self.weights, values, strict=True))
+SPAN_MODEL = LinearModel(WEIGHTS, BIAS)
 
 
 @dataclass(frozen=True)
@@ -159,8 +153,7 @@ def _focus_terms(question: str) -> set[str]:
     return set(terms(m.group(1))) if m else set()
 
 
-def best_highlight(question: str, text: str, model: SpanModel | None = None) -> tuple[int, int] | None:
-    model = model or SpanModel()
+def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL) -> tuple[int, int] | None:
     candidates = span_candidates(question, text)
     if not candidates:
         return None

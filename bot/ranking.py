@@ -37,13 +37,20 @@ BIAS = -8.113
 
 
 @dataclass(frozen=True)
-class Model:
-    weights: tuple[float, ...] = WEIGHTS
-    bias: float = BIAS
+class LinearModel:
+    """A fitted logistic regression: weights in feature order, and a bias."""
+
+    weights: tuple[float, ...]
+    bias: float
+
+    def score(self, values: Sequence[float]) -> float:
+        return self.bias + sum(w * v for w, v in zip(self.weights, values, strict=True))
 
     def probability(self, values: Sequence[float]) -> float:
-        z = self.bias + sum(w * v for w, v in zip(self.weights, values, strict=True))
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.score(values)))))
+
+
+RANKING_MODEL = LinearModel(WEIGHTS, BIAS)
 
 
 def with_gaps(raw: Sequence[Mapping[str, float]]) -> list[tuple[float, ...]]:

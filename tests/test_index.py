@@ -150,3 +150,18 @@ def test_cli_errors_are_one_line(capsys, args, message):
     code, out, err = run_cli(capsys, *args)
     assert code == 2
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
+
+
+def test_changed_chunking_forces_a_full_rebuild_and_says_why(make_service, tmp_path, embedder):
+    from dataclasses import replace as change
+
+    from bot.service import CitebotService
+
+    service = make_service()
+    write(tmp_path / "docs", "a.md", "# Alpha\nThe alpha reactor was commissioned in 1961. It ran for years.\n")
+    first = service.reindex()
+    smaller = CitebotService(change(service.settings, chunk_tokens=64, chunk_overlap=16), embedder)
+    report = smaller.reindex()
+    assert "chunking settings changed" in report.rebuild_reason
+    assert report.embedded == report.passages and report.generation == first.generation + 1
+    assert smaller.ask("When was the alpha reactor commissioned?").answered
