@@ -27,7 +27,7 @@ class Settings:
     chunk_tokens: int = 200
     chunk_overlap: int = 40
     k: int = 3
-    threshold: float = 0.083
+    threshold: float = 0.08
     max_file_bytes: int = 5_000_000
     log_level: str = "INFO"
     log_format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -32,8 +32,8 @@ FEATURES = (
 )
 
 # Fitted by bench/tune.py on the tuning split (see docs/benchmarks.md).
-WEIGHTS = (4.866, -2.033, 3.534, -0.032, 1.051, 1.082, -0.646, -1.396, -0.889, 0.514, 2.683, 0.68, -0.891, 0.996, 1.548)
-BIAS = -8.113
+WEIGHTS = (5.12, -2.136, 3.41, 0.383, 1.07, 1.127, -0.577, -1.274, -0.862, 0.515, 2.54, 0.643, -0.904, 1.043, 1.451)
+BIAS = -8.325
 
 
 @dataclass(frozen=True)
