@@ -138,29 +138,18 @@ def score_candidates(question: str, hits: Sequence[Hit], model: LinearModel, ter
 
 
 def candidate_features(question: str, hits: Sequence[Hit], term_weights: Mapping[str, float]):
-    """Every sentence (or field) of every hit, with its features (see bot/ranking.py)."""
-    wanted = {t: term_weights.get(t, 1.0) for t in terms(question)}
-    total = sum(wanted.values())
-    kind = question_type(question)
+    """Every sentence, sentence pair or field of every hit, with its features (see bot/ranking.py)."""
+    asked = _Question(question, term_weights)
     best_bm25 = max((h.lexical for h in hits), default=0.0) or 1.0
-    question_bigrams = _bigrams(terms(question))
-    question_words = words(question)
     found: list[_Candidate] = []
     raw: list[dict[str, float]] = []
     for rank, hit in enumerate(hits):
         p = hit.passage
         # The title names what the whole document is about ("the town" in its sentences).
-        context = set(terms(hit.document.title))
-        title_words = words(hit.document.title)
+        title_terms, title_words = set(terms(hit.document.title)), words(hit.document.title)
         shared = {"passage_cos": hit.dense, "passage_rank": 1.0 / (1 + rank), "passage_bm25": hit.lexical / best_bm25}
         if p.kind != "text":
-            field_terms = terms(p.text)
-            raw.append({**shared, "sentence_cos": hit.dense, "coverage": _coverage(wanted, total, context | set(field_terms)),
-                        "typed": 1.0 if answer_spans(p.text, kind, wanted) else 0.0, "prev_coverage": 0.0, "pair": 0.0,
-                        "phrase": _phrase_match(question_bigrams, field_terms),
-                        "exact": _exact_share(question_words, title_words | words(p.text)),
-                        "next_coverage": 0.0, "novelty": _novelty(field_terms, wanted),
-                        "length": math.log1p(len(p.text))})
+            raw.append({**shared, **asked.features(hit.dense, p.text, terms(p.text), [], [], title_terms, title_words)})
             found.append(_Candidate(hit, 0, 0, 0.0))
             continue
         sentences = [p.text[a - p.start:b - p.start] for a, b in p.sentences]
@@ -174,27 +163,45 @@ def candidate_features(question: str, hits: Sequence[Hit], term_weights: Mapping
             # that matches the question ("… the oldest quarterback. The past record was held by …").
             for last in (i, i + 1) if i + 1 < len(sentences) and joined[i + 1] else (i,):
                 quoted_text = p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start]
-                quoted = {t for j in range(first, last + 1) for t in sentence_terms[j]}
-                after = last + 1
-                raw.append({
-                    **shared,
-                    "sentence_cos": max(hit.sentence_scores[i:last + 1]),
-                    "coverage": _coverage(wanted, total, context | quoted),
-                    "typed": _typed_near_terms(quoted_text, kind, wanted),
-                    "prev_coverage": _coverage(wanted, total, set(sentence_terms[first - 1])) if first > 0 else 0.0,
-                    "next_coverage": _coverage(wanted, total, set(sentence_terms[after])) if after < len(sentences) else 0.0,
-                    "novelty": _novelty([t for j in range(i, last + 1) for t in sentence_terms[j]], wanted),
-                    "length": math.log1p(len(quoted_text)),
-                    "pair": float(last > i),
-                    "phrase": _phrase_match(question_bigrams, [t for j in range(first, last + 1) for t in sentence_terms[j]]),
-                    "exact": _exact_share(question_words, title_words | words(quoted_text)),
-                })
+                quoted_terms = [t for j in range(first, last + 1) for t in sentence_terms[j]]
+                before = sentence_terms[first - 1] if first > 0 else []
+                after = sentence_terms[last + 1] if last + 1 < len(sentences) else []
+                features = asked.features(max(hit.sentence_scores[i:last + 1]), quoted_text, quoted_terms,
+                                          before, after, title_terms, title_words)
+                raw.append({**shared, **features, "pair": float(last > i)})
                 found.append(_Candidate(hit, first, last, 0.0))
     return found, raw
 
 
-def _novelty(words: Sequence[str], wanted: Mapping[str, float]) -> float:
-    return sum(1 for w in words if w not in wanted) / len(words) if words else 0.0
+class _Question:
+    """The question's terms, weights and type, and the features of a quote measured against them."""
+
+    def __init__(self, question: str, term_weights: Mapping[str, float]):
+        self.wanted = {t: term_weights.get(t, 1.0) for t in terms(question)}
+        self.total = sum(self.wanted.values())
+        self.kind = question_type(question)
+        self.bigrams = _bigrams(terms(question))
+        self.words = words(question)
+
+    def coverage(self, present: set[str]) -> float:
+        """IDF-weighted share of the question's terms that are present."""
+        return sum(w for t, w in self.wanted.items() if t in present) / self.total if self.total else 0.0
+
+    def features(self, cosine: float, text: str, text_terms: Sequence[str], before: Sequence[str],
+                 after: Sequence[str], title_terms: set[str], title_words: set[str]) -> dict[str, float]:
+        novel = sum(1 for t in text_terms if t not in self.wanted) / len(text_terms) if text_terms else 0.0
+        return {
+            "sentence_cos": cosine,
+            "coverage": self.coverage(title_terms | set(text_terms)),
+            "typed": _typed_near_terms(text, self.kind, self.wanted),
+            "prev_coverage": self.coverage(set(before)),
+            "next_coverage": self.coverage(set(after)),
+            "novelty": novel,
+            "length": math.log1p(len(text)),
+            "pair": 0.0,
+            "phrase": len(self.bigrams & _bigrams(text_terms)) / len(self.bigrams) if self.bigrams else 0.0,
+            "exact": len(self.words & (title_words | words(text))) / len(self.words) if self.words else 0.0,
+        }
 
 
 def _typed_near_terms(text: str, kind: str, wanted: Mapping[str, float]) -> float:
@@ -214,24 +221,8 @@ def _typed_nearness(text: str, kind: str, asked: frozenset[str]) -> float:
     return max(0.25, 1.0 / (1.0 + gap / 40.0))
 
 
-def _exact_share(question_words: set[str], text_words: set[str]) -> float:
-    """Share of the question's words found in exactly the same form (not just the same stem)."""
-    return len(question_words & text_words) / len(question_words) if question_words else 0.0
-
-
-def _phrase_match(question_bigrams: set[tuple[str, str]], words: Sequence[str]) -> float:
-    """Share of the question's word pairs that stand together in the text too."""
-    return len(question_bigrams & _bigrams(words)) / len(question_bigrams) if question_bigrams else 0.0
-
-
-def _bigrams(words: Sequence[str]) -> set[tuple[str, str]]:
-    return set(zip(words, words[1:]))
-
-
-def _coverage(wanted: Mapping[str, float], total: float, present: set[str]) -> float:
-    if not total:
-        return 0.0
-    return sum(w for t, w in wanted.items() if t in present) / total
+def _bigrams(items: Sequence[str]) -> set[tuple[str, str]]:
+    return set(zip(items, items[1:]))
 
 
 def _with_second_source(chosen: list[_Candidate], candidates: Sequence[_Candidate],
