@@ -159,7 +159,7 @@ def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL) ->
         return None
     best = max(candidates, key=lambda c: model.score(c.features))
     start, end = best.start, best.end
-    # A date or quantity is shown whole ("10 September 2022", not "10 September").
+    # A date or quantity is shown whole ("4 May 1901", not "4 May").
     for a, b in typed_spans(text, question_type(question)):
         if a < end and start < b and question_type(question) in ("date", "quantity"):
             start, end = min(start, a), max(end, b)
