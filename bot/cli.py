@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("status", help="show what is indexed")
     _common(p, docs=False)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--verify", action="store_true",
+                   help="hash every index file in full (loading samples large files)")
 
     p = sub.add_parser("config", help="print the effective configuration")
     _common(p)
@@ -127,6 +129,9 @@ def _dispatch(args) -> int:
         return 0
     if args.command == "status":
         status = service.status()
+        if args.verify:
+            files = service.verify()
+            print(f"verified {files} files of generation {status.generation}: intact", file=sys.stderr)
         if args.json:
             print(json.dumps(status.__dict__))
         else:

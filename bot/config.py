@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from index.dense import DENSE_CHOICES, HNSW_ABOVE
 from index.errors import ConfigError
 
 CONFIG_FILE = "citebot.yaml"
@@ -29,6 +30,7 @@ class Settings:
     k: int = 3
     threshold: float = 0.08
     max_file_bytes: int = 5_000_000
+    dense_index: str = "auto"
     log_level: str = "INFO"
     log_format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     watch: bool = False
@@ -52,6 +54,8 @@ _KEYS: dict[str, tuple[str, float | None, float | None, tuple[str, ...], str]] =
     "k": ("int", 1, 10, (), "excerpts per answer"),
     "threshold": ("float", 0.0, 1.0, (), "lowest excerpt score that counts as an answer"),
     "max_file_bytes": ("int", 1, None, (), "larger files are skipped"),
+    "dense_index": ("str", None, None, DENSE_CHOICES,
+                    f"vector index: exact (flat) up to {HNSW_ABOVE:,} passages, approximate (hnsw) above; or force one"),
     "log_level": ("str", None, None, ("DEBUG", "INFO", "WARNING", "ERROR"), "logging level"),
     "log_format": ("str", None, None, (), "logging format (Python logging syntax)"),
     "watch": ("bool", None, None, (), "re-index when files in the docs folders change"),
@@ -177,10 +181,11 @@ def _check(key: str, value: Any, source: str) -> Any:
     elif kind == "str":
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where}: {value!r} must be a non-empty string")
-        if choices and value.upper() not in choices:
-            raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")
         if choices:
-            value = value.upper()
+            spelled = [c for c in choices if c.lower() == value.lower()]
+            if not spelled:
+                raise ConfigError(f"{where}: {value!r} is not one of {', '.join(choices)}")
+            value = spelled[0]
     if low is not None and value < low or high is not None and value > high:
         allowed = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise ConfigError(f"{where}: {value!r} is out of range; allowed {allowed}")

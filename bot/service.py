@@ -13,11 +13,15 @@ from pathlib import Path
 from bot.answer import Answer, AnswerSettings, answer_question
 from bot.config import Settings
 from index.chunking import ChunkSettings
+from index.dense import DenseSpec
 from index.embedding import Embedder, shared_embedder
 from index.errors import IndexCorrupt, IndexNotFound
 from index.indexer import IndexReport, ProgressFactory, update_index
 from index.search import Searcher
-from index.store import Compatibility, DocumentInfo, current_manifest, load_generation, previous_generation_name
+from index.store import (
+    Compatibility, DocumentInfo, current_manifest, load_generation, previous_generation_name, read_current_name,
+    read_manifest, verify_files,
+)
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,7 @@ class CitebotService:
             report = update_index(
                 self.settings.docs, self.index_dir, self.embedder, self.chunking,
                 self.settings.max_file_bytes, rebuild=rebuild, progress=progress,
+                dense_index=self.settings.dense_index,
             )
             if report.wrote or self._searcher is None:
                 self.open()
@@ -115,6 +120,15 @@ class CitebotService:
     def documents(self) -> list[DocumentInfo]:
         return self.searcher.generation.documents()
 
+    def verify(self) -> int:
+        """Hash every file of the current generation in full; IndexCorrupt names a damaged one."""
+        name = read_current_name(self.index_dir)
+        if not name:
+            raise IndexNotFound(f"no index in {self.index_dir}; run: citebot index")
+        manifest = read_manifest(self.index_dir / name)
+        verify_files(self.index_dir / name, manifest, full=True)
+        return len(manifest["files"])
+
     def status(self) -> Status:
         manifest = current_manifest(self.index_dir)
         if manifest is None:
@@ -127,5 +141,5 @@ class CitebotService:
             passages=manifest["counts"]["passages"],
             built_at=manifest["built_at"],
             docs=tuple(manifest.get("docs", ())),
-            dense_index=manifest.get("dense_index", {}).get("type", "?"),
+            dense_index=DenseSpec.from_manifest(manifest["dense_index"]).describe(),
         )

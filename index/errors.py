@@ -41,5 +41,9 @@ class IndexWriteError(CitebotError):
     """The index folder cannot be written (permissions, disk full, read-only)."""
 
 
+class IndexEmpty(DocsError):
+    """A generation would hold no documents; the indexer adds where it looked."""
+
+
 class SkippedFile(CitebotError):
     """A document was skipped; the message says why."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -12,13 +12,17 @@ import numpy as np
 from index.chunking import ChunkSettings, Passage, chunk_document
 from index.documents import Document, iter_candidate_files, parse_document, read_file_bytes, sha256_bytes
 from index.embedding import Embedder
-from index.errors import DocsError, IndexCorrupt, SkippedFile
+from index.dense import choose_dense
+from index.errors import DocsError, IndexCorrupt, IndexEmpty, SkippedFile
 from index.store import (
     Compatibility, DocumentInfo, DocumentRows, clean_leftovers, current_manifest, index_lock, load_generation,
     write_generation,
 )
 
-ProgressFactory = Callable[[int], Callable[[int], None]]
+ProgressFactory = Callable[[int], Callable[[int], None]]  # total documents -> advance(documents done)
+# Documents parsed and embedded together: enough passages for full, length-sorted batches,
+# few enough that memory does not grow with the corpus.
+_EMBED_BATCH_FILES = 256
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,7 @@ def update_index(
     max_file_bytes: int,
     rebuild: bool = False,
     progress: ProgressFactory | None = None,
+    dense_index: str = "auto",
 ) -> IndexReport:
     """Bring the index in line with the docs folders; unchanged documents keep their vectors."""
     started = time.perf_counter()
@@ -108,38 +113,61 @@ def update_index(
         skip_paths = {s.path for s in skipped}
         to_embed = [f for p, f in sorted(current.items()) if p not in unchanged and p not in skip_paths]
         same_folders = previous is not None and previous.manifest.get("docs") == list(docs_folders)
-        if previous is not None and not to_embed and not removed and same_folders:
+        same_dense = previous is not None and _same_dense_choice(previous.manifest, dense_index)
+        if previous is not None and not to_embed and not removed and same_folders and same_dense:
             report = _report(previous.manifest, (), (), (), len(unchanged), 0, skipped, started, "", False)
             previous.close()
             return report
 
-        new_rows, parse_skipped = _embed_documents(to_embed, embedder, chunking, progress)
-        skipped.extend(parse_skipped)
-        rows_by_path = {r.document.path: r for r in new_rows}
-        if previous is not None:
-            # A document that turned bad keeps its last good version until it is fixed.
-            kept_bad = [s.path for s in skipped if s.path in old_docs and s.path in current]
-            for path in [*unchanged, *kept_bad]:
-                rows_by_path[path] = previous.document_rows(path)
-            previous.close()
-            skipped = [
-                Skipped(s.path, f"{s.reason} (still answering from its previous version)", s.sha256)
-                if s.path in kept_bad and "previous version" not in s.reason else s
-                for s in skipped
-            ]
-        if not rows_by_path:
+        fresh_paths: list[str] = []
+        embedded_passages = 0
+        kept_bad: list[str] = []
+        manifest_skipped: list[tuple[str, str, str]] = []  # filled when rows() is exhausted
+
+        def rows() -> Iterator[DocumentRows]:
+            nonlocal embedded_passages
+            fresh = _embed_documents(to_embed, embedder, chunking, progress, skipped)
+            pending = next(fresh, None)
+            for path in sorted(current):
+                if pending is not None and pending.document.path == path:
+                    fresh_paths.append(path)
+                    embedded_passages += len(pending.passages)
+                    yield pending
+                    pending = next(fresh, None)
+                elif path in old_docs:
+                    # Unchanged, or turned bad: a bad document keeps its last good version until fixed.
+                    if path not in unchanged_set:
+                        kept_bad.append(path)
+                    yield previous.document_rows(path)
+            for s in skipped:
+                why = s.reason
+                if s.path in kept_bad and "previous version" not in why:
+                    why = f"{why} (still answering from its previous version)"
+                manifest_skipped.append((s.path, why, s.sha256))
+
+        unchanged_set = set(unchanged)
+        try:
+            manifest = write_generation(
+                index_dir, compat, embedder.dimension, docs_folders, rows(), manifest_skipped, dense_index,
+            )
+        except IndexEmpty:
             where = ", ".join(docs_folders)
             detail = f"; {len(skipped)} file(s) skipped" if skipped else ""
-            raise DocsError(f"nothing to index in {where}{detail}")
-        rows = [rows_by_path[p] for p in sorted(rows_by_path)]
-        manifest = write_generation(
-            index_dir, compat, embedder.dimension, docs_folders, rows,
-            [(s.path, s.reason, s.sha256) for s in skipped],
-        )
-        added = tuple(sorted(r.document.path for r in new_rows if r.document.path not in old_docs))
-        changed = tuple(sorted(r.document.path for r in new_rows if r.document.path in old_docs))
-        embedded = sum(len(r.passages) for r in new_rows)
-        return _report(manifest, added, changed, removed, len(unchanged), embedded, skipped, started, reason, True)
+            raise DocsError(f"nothing to index in {where}{detail}") from None
+        finally:
+            if previous is not None:
+                previous.close()
+        skipped = [Skipped(*record) for record in manifest_skipped]
+        added = tuple(p for p in fresh_paths if p not in old_docs)
+        changed = tuple(p for p in fresh_paths if p in old_docs)
+        return _report(manifest, added, changed, removed, len(unchanged), embedded_passages, skipped, started,
+                       reason, True)
+
+
+def _same_dense_choice(manifest: dict, configured: str) -> bool:
+    """Whether the stored dense index is what would be chosen now (else rewrite, reusing vectors)."""
+    stored = manifest.get("dense_index", {}).get("type")
+    return stored == choose_dense(manifest["counts"]["passages"], configured).type
 
 
 def _reusable_generation(index_dir: Path, compat: Compatibility, rebuild: bool):
@@ -162,42 +190,43 @@ def _reusable_generation(index_dir: Path, compat: Compatibility, rebuild: bool):
 
 
 def _embed_documents(
-    files: Sequence[SourceFile], embedder: Embedder, chunking: ChunkSettings, progress: ProgressFactory | None,
-) -> tuple[list[DocumentRows], list[Skipped]]:
-    parsed: list[tuple[Document, list[Passage]]] = []
-    skipped: list[Skipped] = []
-    for f in files:
-        try:
-            doc = parse_document(f.data, f.path, f.relpath)
-        except SkippedFile as why:
-            skipped.append(Skipped(f.path, str(why), f.sha256))
-            continue
-        passages = chunk_document(doc, chunking, embedder.count_tokens)
-        if not passages:
-            skipped.append(Skipped(f.path, "no text to index (only images, headings or blank lines)", f.sha256))
-            continue
-        parsed.append((doc, passages))
-
-    all_passages = [p for _, passages in parsed for p in passages]
-    texts = [p.text for p in all_passages]
-    spans = [[(a - p.start, b - p.start) for a, b in p.sentences] if p.kind == "text" else [] for p in all_passages]
-    tick = progress(len(texts)) if progress and texts else None
-    vectors, sentence_vectors = embedder.encode_passages(texts, spans, tick) if texts else (None, [])
-
-    rows: list[DocumentRows] = []
-    at = 0
-    now = time.time()
-    for doc, passages in parsed:
-        n = len(passages)
-        rows.append(DocumentRows(
-            DocumentInfo(doc.path, doc.relpath, doc.title, doc.author, doc.sha256, n, now),
-            doc.text,
-            passages,
-            np.asarray(vectors[at:at + n]),
-            sentence_vectors[at:at + n],
-        ))
-        at += n
-    return rows, skipped
+    files: Sequence[SourceFile], embedder: Embedder, chunking: ChunkSettings,
+    progress: ProgressFactory | None, skipped: list[Skipped],
+) -> Iterator[DocumentRows]:
+    """Parse, chunk and embed files in path order, a batch at a time; bad files go to skipped."""
+    tick = progress(len(files)) if progress and files else None
+    for start in range(0, len(files), _EMBED_BATCH_FILES):
+        batch = files[start:start + _EMBED_BATCH_FILES]
+        parsed: list[tuple[Document, list[Passage]]] = []
+        for f in batch:
+            try:
+                doc = parse_document(f.data, f.path, f.relpath)
+            except SkippedFile as why:
+                skipped.append(Skipped(f.path, str(why), f.sha256))
+                continue
+            passages = chunk_document(doc, chunking, embedder.count_tokens)
+            if not passages:
+                skipped.append(Skipped(f.path, "no text to index (only images, headings or blank lines)", f.sha256))
+                continue
+            parsed.append((doc, passages))
+        all_passages = [p for _, passages in parsed for p in passages]
+        texts = [p.text for p in all_passages]
+        spans = [[(a - p.start, b - p.start) for a, b in p.sentences] if p.kind == "text" else [] for p in all_passages]
+        vectors, sentence_vectors = embedder.encode_passages(texts, spans) if texts else (None, [])
+        at = 0
+        now = time.time()
+        for doc, passages in parsed:
+            n = len(passages)
+            yield DocumentRows(
+                DocumentInfo(doc.path, doc.relpath, doc.title, doc.author, doc.sha256, n, now),
+                doc.text,
+                passages,
+                np.asarray(vectors[at:at + n]),
+                sentence_vectors[at:at + n],
+            )
+            at += n
+        if tick is not None:
+            tick(len(batch))
 
 
 def _report(manifest, added, changed, removed, unchanged, embedded, skipped, started, reason, wrote) -> IndexReport:

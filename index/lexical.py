@@ -17,10 +17,11 @@ class LexicalIndex:
         self.size = size
 
     @classmethod
-    def build(cls, texts: Sequence[str]) -> "LexicalIndex":
+    def build(cls, corpus_terms: Sequence[list[str]]) -> "LexicalIndex":
+        """From each passage's terms (as index.terms.terms gives them)."""
         retriever = bm25s.BM25()
         # bm25s cannot index an empty token list; a placeholder keeps row numbers aligned.
-        corpus = [terms(t) or ["\x00"] for t in texts]
+        corpus = [t or ["\x00"] for t in corpus_terms]
         if corpus:
             retriever.index(corpus, show_progress=False)
         return cls(retriever, len(corpus))

@@ -18,6 +18,7 @@ from index.store import DocumentInfo, Generation
 from index.terms import terms
 
 _RRF_K = 60
+_DOCUMENT_CACHE = 10_000
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Searcher:
         self.generation = generation
         self.embedder = embedder
         self.candidates = candidates
-        self._documents = {d.path: d for d in generation.documents()}
+        self._documents: dict[str, DocumentInfo] = {}  # filled on first hit: corpora can hold millions
 
     def search(self, question: str, k: int = 5) -> SearchResult:
         t0 = time.perf_counter()
@@ -62,8 +63,7 @@ class Searcher:
         if gen.size == 0:
             return ()
         n = min(self.candidates, gen.size)
-        scores, ids = gen.dense.search(query.reshape(1, -1).astype(np.float32), n)
-        dense_ids = [int(i) for i in ids[0] if i >= 0]  # FAISS pads with -1 when short
+        dense_ids = gen.dense.search(query, n)[0].tolist()
         lexical_ids, lexical_scores = gen.lexical.search(question, n)
 
         fused: dict[int, float] = {}
@@ -86,10 +86,18 @@ class Searcher:
             sentence_vectors = np.asarray(gen.sentence_vectors[item.first_sentence:item.first_sentence + count], dtype=np.float32)
             hits.append(Hit(
                 passage=item.passage,
-                document=self._documents[item.passage.doc_path],
+                document=self._document(item.passage.doc_path),
                 score=fused[pid],
                 dense=float(dense_of[pid]),
                 lexical=float(lexical_of.get(pid, 0.0)),
                 sentence_scores=tuple((sentence_vectors @ query).tolist()),
             ))
         return tuple(hits)
+
+    def _document(self, path: str) -> DocumentInfo:
+        found = self._documents.get(path)
+        if found is None:
+            found = self.generation.document(path)
+            if len(self._documents) < _DOCUMENT_CACHE:
+                self._documents[path] = found
+        return found

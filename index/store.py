@@ -2,8 +2,11 @@
 
     <index_dir>/CURRENT          name of the live generation, replaced atomically
     <index_dir>/LOCK             flock held by the one indexer writing
-    <index_dir>/gen-000007/      manifest.json, passages.sqlite, vectors.npy,
-                                 sentence_vectors.npy, dense.faiss, lexical/
+    <index_dir>/gen-000007/      manifest.json, passages.sqlite, vectors.f32,
+                                 sentence_vectors.f16, dense.faiss, lexical/
+
+Vectors are raw little-endian row-major matrices (shape in the manifest), written as
+documents stream in and memory-mapped when read, so neither side holds them all in Python.
 
 A generation is written to a temporary folder, fsynced, renamed, and only then named in
 CURRENT, so a crash at any moment leaves either the old or the new generation whole.
@@ -30,14 +33,24 @@ import faiss
 import numpy as np
 
 from index.chunking import ChunkSettings, Passage
-from index.errors import IndexCorrupt, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
+from index.dense import DenseIndex, DenseSpec, build_dense, choose_dense
+from index.errors import IndexCorrupt, IndexEmpty, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
 from index.lexical import LexicalIndex
+from index.terms import terms
 
-FORMAT_VERSION = 3  # bump when stored data or its tokenization changes
+FORMAT_VERSION = 4  # bump when stored data or its tokenization changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _TMP_PREFIX = "tmp-"
 _GEN_PREFIX = "gen-"
+VECTORS = "vectors.f32"
+SENTENCE_VECTORS = "sentence_vectors.f16"
+DENSE = "dense.faiss"
+# Larger files are checked at load by size and sampled blocks, not a full hash: hashing
+# gigabytes of vectors would dominate start-up at a million passages.
+FULL_HASH_BELOW = 64 << 20
+_SAMPLE_BLOCKS = 64
+_SAMPLE_BYTES = 64 << 10
 
 _SCHEMA = """
 CREATE TABLE documents (
@@ -144,14 +157,19 @@ def write_generation(
     dimension: int,
     docs_folders: Sequence[str],
     rows: Iterable[DocumentRows],
-    skipped: Sequence[tuple[str, str]] = (),
+    skipped: Sequence[tuple[str, str, str]] = (),
+    dense_choice: str = "auto",
 ) -> dict:
-    """Write a complete generation, make it current and return its manifest. Caller holds index_lock."""
+    """Write a complete generation, make it current and return its manifest. Caller holds index_lock.
+
+    rows may be a generator; skipped is read only after it is exhausted, so the generator
+    may still add to it.
+    """
     _ensure_dir(index_dir)
     clean_leftovers(index_dir)
     tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=index_dir))
     try:
-        manifest = _write_files(tmp, compat, dimension, docs_folders, rows, skipped)
+        manifest = _write_files(tmp, compat, dimension, docs_folders, rows, skipped, dense_choice)
         number = _next_generation_number(index_dir)
         manifest["generation"] = number
         _write_json(tmp / MANIFEST, manifest)
@@ -173,69 +191,70 @@ def write_generation(
     return manifest
 
 
-def _write_files(folder, compat, dim, docs_folders, rows, skipped) -> dict:
+def _write_files(folder, compat, dim, docs_folders, rows, skipped, dense_choice) -> dict:
+    """Stream rows to disk: memory holds one document at a time plus the BM25 terms."""
     db = sqlite3.connect(folder / "passages.sqlite")
     db.executescript(_SCHEMA)
-    vectors: list[np.ndarray] = []
-    sentence_vectors: list[np.ndarray] = []
-    texts: list[str] = []
+    corpus_terms: list[list[str]] = []
     documents: dict[str, dict] = {}
     passage_id = sentence_id = 0
-    for item in rows:
-        doc = item.document
-        db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?)",
-            (doc.path, doc.relpath, doc.title, doc.author, doc.sha256, item.text, doc.indexed_at, doc.passages),
-        )
-        for passage, sent_vecs in zip(item.passages, item.sentence_vectors, strict=True):
+    with open(folder / VECTORS, "wb") as vector_file, open(folder / SENTENCE_VECTORS, "wb") as sentence_file:
+        for item in rows:
+            doc = item.document
             db.execute(
-                "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)",
-                (passage_id, passage.doc_path, passage.kind, json.dumps(list(passage.section)),
-                 passage.text, passage.start, passage.end, sentence_id, len(passage.sentences)),
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?)",
+                (doc.path, doc.relpath, doc.title, doc.author, doc.sha256, item.text, doc.indexed_at, doc.passages),
             )
-            db.executemany(
-                "INSERT INTO sentences VALUES (?,?,?)",
-                [(sentence_id + j, a, b) for j, (a, b) in enumerate(passage.sentences)],
-            )
-            sentence_id += len(passage.sentences)
-            passage_id += 1
-            texts.append(passage.text)
-            sentence_vectors.append(sent_vecs)
-        vectors.append(item.vectors)
-        documents[doc.path] = {
-            "sha256": doc.sha256, "title": doc.title, "passages": doc.passages, "indexed_at": doc.indexed_at,
-        }
-        _fault_point("writing")
+            passage_rows, sentence_rows = [], []
+            for passage, sent_vecs in zip(item.passages, item.sentence_vectors, strict=True):
+                passage_rows.append((
+                    passage_id, passage.doc_path, passage.kind, json.dumps(list(passage.section)),
+                    passage.text, passage.start, passage.end, sentence_id, len(passage.sentences),
+                ))
+                sentence_rows.extend((sentence_id + j, a, b) for j, (a, b) in enumerate(passage.sentences))
+                sentence_id += len(passage.sentences)
+                passage_id += 1
+                corpus_terms.append(terms(passage.text))
+                sentence_file.write(np.ascontiguousarray(sent_vecs, dtype="<f2").tobytes())
+            db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)", passage_rows)
+            db.executemany("INSERT INTO sentences VALUES (?,?,?)", sentence_rows)
+            vector_file.write(np.ascontiguousarray(item.vectors, dtype="<f4").tobytes())
+            documents[doc.path] = {
+                "sha256": doc.sha256, "title": doc.title, "passages": doc.passages, "indexed_at": doc.indexed_at,
+            }
+            _fault_point("writing")
     db.commit()
     db.close()
+    if not documents:
+        raise IndexEmpty("no documents to index")
 
-    matrix = np.concatenate(vectors) if vectors else np.zeros((0, dim), dtype=np.float32)
-    matrix = np.ascontiguousarray(matrix, dtype=np.float32)
-    np.save(folder / "vectors.npy", matrix, allow_pickle=False)
-    sent_matrix = np.concatenate(sentence_vectors) if sentence_vectors else np.zeros((0, dim))
-    np.save(folder / "sentence_vectors.npy", sent_matrix.astype(np.float16), allow_pickle=False)
-    dense = faiss.IndexFlatIP(dim)
-    if len(matrix):
-        dense.add(matrix)
-    faiss.write_index(dense, str(folder / "dense.faiss"))
-    LexicalIndex.build(texts).save(folder / "lexical")
+    spec = choose_dense(passage_id, dense_choice)
+    vectors = _map_rows(folder / VECTORS, "<f4", passage_id, dim)
+    faiss.write_index(build_dense(spec, vectors), str(folder / DENSE))
+    del vectors
+    LexicalIndex.build(corpus_terms).save(folder / "lexical")
+    del corpus_terms
 
     return {
         "format": FORMAT_VERSION,
         "model": compat.model,
         "dimension": dim,
         "chunking": compat.chunking,
-        "dense_index": {"type": "flat-ip"},
+        "dense_index": spec.as_manifest(),
         "docs": list(docs_folders),
         "built_at": time.time(),
         "counts": {"documents": len(documents), "passages": passage_id, "sentences": sentence_id},
         "documents": documents,
         "skipped": [list(s) for s in skipped],
-        "files": {
-            str(p.relative_to(folder)): {"sha256": _sha256_file(p), "bytes": p.stat().st_size}
-            for p in sorted(folder.rglob("*")) if p.is_file()
-        },
+        "files": {str(p.relative_to(folder)): _file_record(p) for p in sorted(folder.rglob("*")) if p.is_file()},
     }
+
+
+def _map_rows(path: Path, dtype: str, rows: int, dim: int) -> np.ndarray:
+    """A read-only memory map of a raw row-major matrix (an empty array when it has no rows)."""
+    if rows == 0:
+        return np.zeros((0, dim), dtype=dtype)
+    return np.memmap(path, dtype=dtype, mode="r", shape=(rows, dim))
 
 
 def _fault_point(name: str) -> None:
@@ -255,6 +274,24 @@ def _sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _sampled_sha256(path: Path, size: int) -> str:
+    """Hash of evenly spaced blocks (first and last included): catches truncation and most damage."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for i in range(_SAMPLE_BLOCKS):
+            f.seek((size - _SAMPLE_BYTES) * i // (_SAMPLE_BLOCKS - 1) if size > _SAMPLE_BYTES else 0)
+            digest.update(f.read(_SAMPLE_BYTES))
+    return digest.hexdigest()
+
+
+def _file_record(path: Path) -> dict:
+    size = path.stat().st_size
+    record = {"sha256": _sha256_file(path), "bytes": size}
+    if size >= FULL_HASH_BELOW:
+        record["sampled_sha256"] = _sampled_sha256(path, size)
+    return record
 
 
 def _fsync_tree(folder: Path) -> None:
@@ -352,15 +389,22 @@ def current_manifest(index_dir: Path) -> dict | None:
     return read_manifest(index_dir / name)
 
 
-def verify_files(folder: Path, manifest: dict) -> None:
-    """Check every file against the manifest before anything parses it."""
+def verify_files(folder: Path, manifest: dict, full: bool = False) -> None:
+    """Check every file against the manifest before anything parses it.
+
+    Large files get the sampled check unless full is asked for.
+    """
     for name, expected in manifest["files"].items():
         path = folder / name
         try:
             size = path.stat().st_size
         except FileNotFoundError:
             raise IndexCorrupt(f"{path} is missing; run: citebot index --rebuild") from None
-        if size != expected["bytes"] or _sha256_file(path) != expected["sha256"]:
+        if size == expected["bytes"] and "sampled_sha256" in expected and not full:
+            intact = _sampled_sha256(path, size) == expected["sampled_sha256"]
+        else:
+            intact = size == expected["bytes"] and _sha256_file(path) == expected["sha256"]
+        if not intact:
             raise IndexCorrupt(
                 f"{path} is truncated or altered (checksum mismatch); run: citebot index --rebuild"
             )
@@ -380,15 +424,16 @@ class Generation:
         self.folder = folder
         self.manifest = manifest
         self.number = int(manifest.get("generation", 0))
-        self.dense = faiss.read_index(str(folder / "dense.faiss"))
-        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        self.sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r", allow_pickle=False)
         self.size = int(manifest["counts"]["passages"])
+        dim = int(manifest["dimension"])
+        self.vectors = _map_rows(folder / VECTORS, "<f4", self.size, dim)
+        self.sentence_vectors = _map_rows(folder / SENTENCE_VECTORS, "<f2", int(manifest["counts"]["sentences"]), dim)
+        self.dense = DenseIndex.load(DenseSpec.from_manifest(manifest["dense_index"]), folder / DENSE, self.vectors)
         self.lexical = LexicalIndex.load(folder / "lexical", self.size)
         self._db = sqlite3.connect(f"file:{folder / 'passages.sqlite'}?mode=ro", uri=True, check_same_thread=False)
         self._db_lock = threading.Lock()
-        if self.dense.ntotal != self.size or len(self.vectors) != self.size:
-            raise IndexCorrupt(f"{folder} holds {self.dense.ntotal} vectors for {self.size} passages; run: citebot index --rebuild")
+        if self.dense.size != self.size:
+            raise IndexCorrupt(f"{folder} holds {self.dense.size} vectors for {self.size} passages; run: citebot index --rebuild")
 
     def close(self) -> None:
         with self._db_lock:
@@ -420,6 +465,14 @@ class Generation:
                 "SELECT path, relpath, title, author, sha256, passages, indexed_at FROM documents ORDER BY path"
             ).fetchall()
         return [DocumentInfo(*row) for row in rows]
+
+    def document(self, path: str) -> DocumentInfo | None:
+        with self._db_lock:
+            row = self._db.execute(
+                "SELECT path, relpath, title, author, sha256, passages, indexed_at FROM documents WHERE path = ?",
+                (path,),
+            ).fetchone()
+        return DocumentInfo(*row) if row else None
 
     def document_text(self, path: str) -> str:
         with self._db_lock:
@@ -460,7 +513,7 @@ def load_generation(index_dir: Path, compat: Compatibility | None = None, name: 
     verify_files(folder, manifest)
     try:
         return Generation(folder, manifest)
-    except (RuntimeError, ValueError, sqlite3.Error, OSError) as err:
+    except (RuntimeError, ValueError, KeyError, TypeError, sqlite3.Error, OSError) as err:
         raise IndexCorrupt(f"{folder} cannot be loaded ({str(err).splitlines()[0][:120]}); run: citebot index --rebuild") from None
 
 

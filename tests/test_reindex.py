@@ -59,7 +59,7 @@ def test_every_corrupted_file_is_detected_and_the_previous_generation_serves(mak
     pristine = tmp_path / "pristine"
     shutil.copytree(current, pristine)
     names = [p.relative_to(current).as_posix() for p in current.rglob("*") if p.is_file()]
-    assert {"manifest.json", "passages.sqlite", "vectors.npy", "dense.faiss", "sentence_vectors.npy"} <= set(names)
+    assert {"manifest.json", "passages.sqlite", "vectors.f32", "dense.faiss", "sentence_vectors.f16"} <= set(names)
     for name in names:
         for damage in ("truncate", "flip", "delete"):
             target = current / name

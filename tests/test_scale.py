@@ -1,0 +1,121 @@
+"""Scale features: the dense index chosen by size, streaming writes, sampled checksums."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from bot.config import load_settings
+from bot.evaluate import load_eval_file
+from index import indexer, store
+from index.dense import HNSW_ABOVE, DenseIndex, build_dense, choose_dense
+from index.errors import ConfigError, IndexCorrupt
+from index.store import load_generation, read_current_name, verify_files
+from tests.conftest import EVAL_DATA
+
+
+def test_dense_index_is_exact_while_small_and_approximate_when_large():
+    assert choose_dense(HNSW_ABOVE).type == "flat-ip"
+    large = choose_dense(HNSW_ABOVE + 1)
+    assert large.type == "hnsw-sq8" and large.m and large.ef_search >= 64
+    assert choose_dense(10, "hnsw").type == "hnsw-sq8"
+    assert choose_dense(10**7, "flat").type == "flat-ip"
+
+
+def test_dense_index_setting_is_checked(tmp_path):
+    with pytest.raises(ConfigError, match="dense_index: 'ivf' is not one of auto, flat, hnsw"):
+        load_settings(environ={"CITEBOT_DENSE_INDEX": "ivf"}, config_path=None)
+    assert load_settings(environ={"CITEBOT_DENSE_INDEX": "HNSW"}).dense_index == "hnsw"
+
+
+def test_hnsw_finds_what_exact_search_finds(embedder):
+    """recall@10 against exact search on real passage vectors, real question vectors."""
+    data = load_eval_file(str(EVAL_DATA / "xquad_subset.json"))
+    passages = [p for text in data.documents.values() for p in text.split("---\n")[-1].split("\n\n") if p.strip()]
+    vectors = embedder.encode_queries(passages)
+    questions = embedder.encode_queries([q.question for q in data.questions])
+    hnsw_spec = choose_dense(len(vectors), "hnsw")
+    hnsw = DenseIndex(hnsw_spec, build_dense(hnsw_spec, vectors), vectors)
+    recall = []
+    for q in questions:
+        exact = np.argsort(-(vectors @ q))[:10]
+        ids, scores = hnsw.search(q, 10)
+        recall.append(len(set(ids.tolist()) & set(exact.tolist())) / 10)
+        assert np.allclose(scores, vectors[ids] @ q, atol=1e-5)  # re-scored exactly, best first
+        assert list(scores) == sorted(scores, reverse=True)
+    assert np.mean(recall) >= 0.98
+
+
+def test_switching_the_dense_index_rewrites_without_embedding(make_service, tmp_path, capsys):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "mill.md").write_text("# Mill\nThe mill was rebuilt in 1894 after the flood.\n", encoding="utf-8")
+    (docs / "canal.md").write_text("# Canal\nThe canal opened to barges in 1802.\n", encoding="utf-8")
+    flat = make_service()
+    flat.reindex()
+    assert flat.status().dense_index.startswith("flat-ip")
+    before = flat.ask("When was the mill rebuilt?")
+
+    hnsw = make_service(dense_index="hnsw")
+    report = hnsw.reindex()
+    assert report.wrote and report.embedded == 0 and report.unchanged == 2
+    assert hnsw.status().dense_index.startswith("hnsw-sq8 (M=32")
+    after = hnsw.ask("When was the mill rebuilt?")
+    assert [e.text for e in after.excerpts] == [e.text for e in before.excerpts]
+    assert not hnsw.reindex().wrote  # settled: the next run is a no-op
+
+    assert main(["status", "--index-dir", str(hnsw.index_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dense_index"].startswith("hnsw-sq8")
+
+
+def test_streamed_batches_give_the_same_index_as_one_batch(make_service, tmp_path, monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n in range(7):
+        (docs / f"d{n}.md").write_text(f"# Note {n}\nItem {n} weighs {n * 3 + 1} kilograms.\n", encoding="utf-8")
+    (docs / "d3.md").write_bytes(b"\x00\x01 binary")  # a bad file in the middle of a batch
+    one_batch = make_service()
+    one_batch.reindex()
+    reference = load_generation(one_batch.index_dir)
+
+    monkeypatch.setattr(indexer, "_EMBED_BATCH_FILES", 2)
+    shutil.rmtree(one_batch.index_dir)
+    streamed = make_service()
+    report = streamed.reindex()
+    assert report.documents == 6 and [s.path.rsplit("/", 1)[1] for s in report.skipped] == ["d3.md"]
+    again = load_generation(streamed.index_dir)
+    assert [d.path for d in again.documents()] == [d.path for d in reference.documents()]
+    assert np.allclose(np.asarray(again.vectors), np.asarray(reference.vectors), atol=1e-5)
+    assert np.allclose(np.asarray(again.sentence_vectors, np.float32),
+                       np.asarray(reference.sentence_vectors, np.float32), atol=1e-2)
+
+
+def test_large_files_are_sampled_at_load_and_hashed_in_full_on_request(make_service, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(store, "FULL_HASH_BELOW", 1024)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n" + "The orchard has pear trees and a stone wall. " * 40, encoding="utf-8")
+    service = make_service()
+    service.reindex()
+    folder = service.index_dir / read_current_name(service.index_dir)
+    manifest = store.read_manifest(folder)
+    sampled = [name for name, f in manifest["files"].items() if "sampled_sha256" in f]
+    assert "sentence_vectors.f16" in sampled
+
+    path = folder / "sentence_vectors.f16"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2 + 7] ^= 0xFF  # a small file's samples cover all of it
+    path.write_bytes(bytes(data))
+    with pytest.raises(IndexCorrupt, match="sentence_vectors.f16 is truncated or altered"):
+        verify_files(folder, manifest)
+    with pytest.raises(IndexCorrupt, match="sentence_vectors.f16"):
+        verify_files(folder, manifest, full=True)
+    assert main(["status", "--verify", "--index-dir", str(service.index_dir)]) == 2
+    assert "sentence_vectors.f16 is truncated or altered" in capsys.readouterr().err
+
+    with open(path, "r+b") as f:
+        f.truncate(len(data) - 2)
+    with pytest.raises(IndexCorrupt, match="sentence_vectors.f16"):
+        verify_files(folder, manifest)
