@@ -131,9 +131,10 @@ def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings
 def score_candidates(question: str, hits: Sequence[Hit], model: LinearModel, term_weights: Mapping[str, float],
                      min_similarity: float = -1.0) -> list[_Candidate]:
     found, raw = candidate_features(question, hits, term_weights)
+    probabilities = model.probabilities(with_gaps(raw)).tolist()
     return [
-        replace(c, score=model.probability(v) if r["sentence_cos"] >= min_similarity else 0.0)
-        for c, r, v in zip(found, raw, with_gaps(raw), strict=True)
+        replace(c, score=p if r["sentence_cos"] >= min_similarity else 0.0)
+        for c, r, p in zip(found, raw, probabilities, strict=True)
     ]
 
 

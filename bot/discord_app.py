@@ -211,10 +211,14 @@ class CitebotBot(commands.Bot):
         self.feedback = FeedbackLog(settings.feedback_file)
         self.sync_commands = sync_commands
         self.watcher: asyncio.Task | None = None
+        self.warm_up: asyncio.Task | None = None
 
     async def setup_hook(self) -> None:
         await asyncio.to_thread(self.service.ensure_index)
         await asyncio.to_thread(lambda: self.service.searcher)
+        # Importing torch and loading the model takes seconds; do it while the gateway
+        # connects, so the first question is answered as fast as the rest.
+        self.warm_up = asyncio.create_task(asyncio.to_thread(self.service.warm_up), name="citebot-warm-up")
         await self.add_cog(CitebotCog(self))
         if self.settings.watch:
             from bot.watch import watch_in_background

@@ -13,6 +13,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 FEATURES = (
     "sentence_cos",  # cosine(question, sentence vector pooled in context)
     "passage_cos",  # cosine(question, passage)
@@ -49,18 +51,26 @@ class LinearModel:
     def probability(self, values: Sequence[float]) -> float:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.score(values)))))
 
+    def scores(self, rows: np.ndarray) -> np.ndarray:
+        """score() of every row of an (n x features) matrix at once."""
+        return rows @ np.asarray(self.weights) + self.bias if len(rows) else np.zeros(0)
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-np.clip(self.scores(rows), -30.0, 30.0)))
+
 
 RANKING_MODEL = LinearModel(WEIGHTS, BIAS)
 
 
-def with_gaps(raw: Sequence[Mapping[str, float]]) -> list[tuple[float, ...]]:
-    """Feature vectors in FEATURES order, adding the features relative to the best candidate."""
-    if not raw:
-        return []
-    best_cos = max(r["sentence_cos"] for r in raw)
-    best_coverage = max(r["coverage"] for r in raw)
-    vectors = []
-    for r in raw:
-        full = dict(r, sentence_cos_gap=r["sentence_cos"] - best_cos, coverage_gap=r["coverage"] - best_coverage)
-        vectors.append(tuple(float(full[name]) for name in FEATURES))
-    return vectors
+_GAPS = {"sentence_cos_gap": "sentence_cos", "coverage_gap": "coverage"}
+
+
+def with_gaps(raw: Sequence[Mapping[str, float]]) -> np.ndarray:
+    """Feature matrix (candidates x FEATURES), adding the features relative to the best candidate."""
+    matrix = np.array([[r.get(name, 0.0) for name in FEATURES] for r in raw], dtype=np.float64)
+    if not len(matrix):
+        return np.zeros((0, len(FEATURES)))
+    for gap, base in _GAPS.items():
+        column = matrix[:, FEATURES.index(base)]
+        matrix[:, FEATURES.index(gap)] = column - column.max()
+    return matrix

@@ -117,6 +117,10 @@ class CitebotService:
         result = searcher.search(question, k=max(8, settings.k * 3))
         return answer_question(question, result.hits, settings, result.generation, result.term_weights)
 
+    def warm_up(self) -> None:
+        """Load the model and run it once (the first forward pass allocates and is slow)."""
+        self.embedder.encode_queries(["warm up"])
+
     def documents(self) -> list[DocumentInfo]:
         return self.searcher.generation.documents()
 

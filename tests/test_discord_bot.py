@@ -51,6 +51,7 @@ async def bot(seeds_service, tmp_path):
     b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
     await b._async_setup_hook()
     await b.setup_hook()
+    await asyncio.wait_for(b.warm_up, 30)  # the model warm-up started at setup finishes cleanly
     # dpytest finds mentioned users in the member cache, which the bot's real intents leave off.
     b._connection._intents.members = True
     b._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(b._connection._intents)

@@ -119,3 +119,18 @@ def test_large_files_are_sampled_at_load_and_hashed_in_full_on_request(make_serv
         f.truncate(len(data) - 2)
     with pytest.raises(IndexCorrupt, match="sentence_vectors.f16"):
         verify_files(folder, manifest)
+
+
+def test_lexical_search_scores_as_bm25s_does():
+    from index.lexical import LexicalIndex
+    from index.terms import terms
+
+    data = load_eval_file(str(EVAL_DATA / "xquad_subset.json"))
+    texts = [p for text in data.documents.values() for p in text.split("---\n")[-1].split("\n\n") if p.strip()]
+    lexical = LexicalIndex.build([terms(t) for t in texts])
+    for q in data.questions[:60]:
+        ids, scores = lexical.search(q.question, 10)
+        ref_ids, ref_scores = lexical._retriever.retrieve([terms(q.question)], k=10, show_progress=False)
+        keep = ref_scores[0] > 0
+        assert np.allclose(scores, ref_scores[0][keep], atol=1e-4)
+        assert set(ids[scores > scores.min()].tolist()) <= set(ref_ids[0][keep].tolist())
