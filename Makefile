@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 TORCH_PIP_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: setup ask index run test bench clean
+.PHONY: setup ask index run test bench bench-scale bench-txtai clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,20 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/latency.py
+
+bench-scale: $(STAMP)
+	$(PY) bench/scale.py
+
+# txtai lives only in the benchmark's own environment, never in the project's dependencies.
+TXTAI_VENV ?= bench/.venv-txtai
+$(TXTAI_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(TXTAI_VENV)
+	$(TXTAI_VENV)/bin/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
+	$(TXTAI_VENV)/bin/python -m pip install --quiet txtai -e .
+	touch $@
+
+bench-txtai: $(TXTAI_VENV)/.installed
+	$(TXTAI_VENV)/bin/python bench/txtai_compare.py
 
 clean:
 	rm -rf .citebot

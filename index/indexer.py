@@ -100,10 +100,10 @@ def update_index(
     with index_lock(index_dir):
         clean_leftovers(index_dir)
         previous, reason = _reusable_generation(index_dir, compat, rebuild)
-        old_docs: dict[str, dict] = previous.manifest["documents"] if previous else {}
+        old_docs = {d.path: d for d in previous.documents()} if previous else {}
         current = {f.path: f for f in files}
         removed = tuple(sorted(set(old_docs) - set(current)))
-        unchanged = [p for p, f in current.items() if p in old_docs and old_docs[p]["sha256"] == f.sha256]
+        unchanged = [p for p, f in current.items() if p in old_docs and old_docs[p].sha256 == f.sha256]
         known_bad = {
             s[0]: Skipped(*s) for s in (previous.manifest.get("skipped", []) if previous else []) if len(s) == 3
         }

@@ -61,7 +61,7 @@ def test_switching_the_dense_index_rewrites_without_embedding(make_service, tmp_
     hnsw = make_service(dense_index="hnsw")
     report = hnsw.reindex()
     assert report.wrote and report.embedded == 0 and report.unchanged == 2
-    assert hnsw.status().dense_index.startswith("hnsw-sq8 (M=32")
+    assert hnsw.status().dense_index.startswith("hnsw-sq8 (M=48")
     after = hnsw.ask("When was the mill rebuilt?")
     assert [e.text for e in after.excerpts] == [e.text for e in before.excerpts]
     assert not hnsw.reindex().wrote  # settled: the next run is a no-op
