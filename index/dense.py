@@ -62,8 +62,8 @@ def choose_dense(passages: int, configured: str = "auto") -> DenseSpec:
     return DenseSpec("hnsw-sq8", reason, m=48, ef_construction=200, ef_search=512)
 
 
-def build_dense(spec: DenseSpec, vectors: np.ndarray, progress: Callable[[int], None] | None = None):
-    """Build the FAISS index over vectors (may be a memory map; read in chunks)."""
+def build_dense(spec: DenseSpec, vectors, progress: Callable[[int], None] | None = None):
+    """Build the FAISS index over vectors (an array or an index.rows.RowFile; read in chunks)."""
     dim = vectors.shape[1]
     if spec.type == "flat-ip":
         index = faiss.IndexFlatIP(dim)
@@ -71,8 +71,8 @@ def build_dense(spec: DenseSpec, vectors: np.ndarray, progress: Callable[[int], 
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, spec.m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = spec.ef_construction
         if len(vectors):
-            step = max(1, len(vectors) // _TRAIN_SAMPLE)
-            index.train(np.ascontiguousarray(vectors[::step][:_TRAIN_SAMPLE], dtype=np.float32))
+            sample = np.arange(0, len(vectors), max(1, len(vectors) // _TRAIN_SAMPLE))[:_TRAIN_SAMPLE]
+            index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
     for start in range(0, len(vectors), _ADD_CHUNK):
         index.add(np.ascontiguousarray(vectors[start:start + _ADD_CHUNK], dtype=np.float32))
         if progress is not None:
@@ -83,14 +83,14 @@ def build_dense(spec: DenseSpec, vectors: np.ndarray, progress: Callable[[int], 
 class DenseIndex:
     """Search that returns exact cosine scores, whatever index found the candidates."""
 
-    def __init__(self, spec: DenseSpec, index, vectors: np.ndarray):
+    def __init__(self, spec: DenseSpec, index, vectors):  # vectors: array or index.rows.RowFile
         self.spec = spec
         self.index = index
         self.vectors = vectors
         self._params = faiss.SearchParametersHNSW(efSearch=spec.ef_search) if spec.type == "hnsw-sq8" else None
 
     @classmethod
-    def load(cls, spec: DenseSpec, path: Path, vectors: np.ndarray) -> "DenseIndex":
+    def load(cls, spec: DenseSpec, path: Path, vectors) -> "DenseIndex":
         return cls(spec, faiss.read_index(str(path)), vectors)
 
     @property
@@ -108,7 +108,7 @@ class DenseIndex:
             keep = ids[0] >= 0  # FAISS pads with -1 when it finds fewer than n
             return ids[0][keep].astype(np.int64), scores[0][keep]
         _, ids = self.index.search(query, max(n, self.spec.ef_search // 2), params=self._params)
-        candidates = np.sort(ids[0][ids[0] >= 0])  # sorted ids read the memory map in file order
+        candidates = np.sort(ids[0][ids[0] >= 0])  # sorted ids read the file in order
         exact = np.asarray(self.vectors[candidates], dtype=np.float32) @ query[0]
         best = np.argsort(-exact, kind="stable")[:n]
         return candidates[best].astype(np.int64), exact[best]

@@ -6,7 +6,7 @@
                                  sentence_vectors.f16, dense.faiss, lexical/
 
 Vectors are raw little-endian row-major matrices (shape in the manifest), written as
-documents stream in and memory-mapped when read, so neither side holds them all in Python.
+documents stream in and read by row (index/rows.py), so neither side holds them all.
 
 A generation is written to a temporary folder, fsynced, renamed, and only then named in
 CURRENT, so a crash at any moment leaves either the old or the new generation whole.
@@ -19,7 +19,6 @@ import errno
 import fcntl
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import sqlite3
@@ -37,6 +36,7 @@ from index.chunking import ChunkSettings, Passage
 from index.dense import DenseIndex, DenseSpec, build_dense, choose_dense
 from index.errors import IndexCorrupt, IndexEmpty, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
 from index.lexical import LexicalIndex
+from index.rows import RowFile
 from index.terms import terms
 
 FORMAT_VERSION = 4  # bump when stored data or its tokenization changes
@@ -232,9 +232,9 @@ def _write_files(folder, compat, dim, docs_folders, rows, skipped, dense_choice)
     timings["rows"] = time.perf_counter() - started
 
     spec = choose_dense(passage_id, dense_choice)
-    vectors = _map_rows(folder / VECTORS, "<f4", passage_id, dim)
+    vectors = RowFile(folder / VECTORS, "<f4", passage_id, dim)
     faiss.write_index(build_dense(spec, vectors), str(folder / DENSE))
-    del vectors
+    vectors.close()
     timings["dense"] = time.perf_counter() - started - sum(timings.values())
     LexicalIndex.build(corpus_terms).save(folder / "lexical")
     del corpus_terms
@@ -255,17 +255,6 @@ def _write_files(folder, compat, dim, docs_folders, rows, skipped, dense_choice)
         "files": files,
         "build_seconds": {k: round(v, 3) for k, v in timings.items()},  # where a build's time went
     }
-
-
-def _map_rows(path: Path, dtype: str, rows: int, dim: int) -> np.ndarray:
-    """A read-only memory map of a raw row-major matrix (an empty array when it has no rows)."""
-    if rows == 0:
-        return np.zeros((0, dim), dtype=dtype)
-    matrix = np.memmap(path, dtype=dtype, mode="r", shape=(rows, dim))
-    # Answers read a few scattered rows; without this each one pulls in the kernel's
-    # read-ahead (up to 128 KiB), and resident memory grows to the whole file.
-    matrix._mmap.madvise(mmap.MADV_RANDOM)
-    return matrix
 
 
 def _fault_point(name: str) -> None:
@@ -437,8 +426,8 @@ class Generation:
         self.number = int(manifest.get("generation", 0))
         self.size = int(manifest["counts"]["passages"])
         dim = int(manifest["dimension"])
-        self.vectors = _map_rows(folder / VECTORS, "<f4", self.size, dim)
-        self.sentence_vectors = _map_rows(folder / SENTENCE_VECTORS, "<f2", int(manifest["counts"]["sentences"]), dim)
+        self.vectors = RowFile(folder / VECTORS, "<f4", self.size, dim)
+        self.sentence_vectors = RowFile(folder / SENTENCE_VECTORS, "<f2", int(manifest["counts"]["sentences"]), dim)
         self.dense = DenseIndex.load(DenseSpec.from_manifest(manifest["dense_index"]), folder / DENSE, self.vectors)
         self.lexical = LexicalIndex.load(folder / "lexical", self.size)
         self._db = sqlite3.connect(f"file:{folder / 'passages.sqlite'}?mode=ro", uri=True, check_same_thread=False)
@@ -449,6 +438,8 @@ class Generation:
     def close(self) -> None:
         with self._db_lock:
             self._db.close()
+        self.vectors.close()
+        self.sentence_vectors.close()
 
     def passages(self, ids: Sequence[int]) -> dict[int, StoredPassage]:
         ids = [int(i) for i in ids if 0 <= int(i) < self.size]

@@ -134,3 +134,19 @@ def test_lexical_search_scores_as_bm25s_does():
         keep = ref_scores[0] > 0
         assert np.allclose(scores, ref_scores[0][keep], atol=1e-4)
         assert set(ids[scores > scores.min()].tolist()) <= set(ref_ids[0][keep].tolist())
+
+
+def test_row_file_reads_what_was_written(tmp_path):
+    from index.rows import RowFile
+
+    matrix = np.arange(40, dtype="<f4").reshape(10, 4)
+    (tmp_path / "m.f32").write_bytes(matrix.tobytes())
+    rows = RowFile(tmp_path / "m.f32", "<f4", 10, 4)
+    assert np.array_equal(rows[2:5], matrix[2:5])
+    assert np.array_equal(rows[[7, 1, 2, 3, 9]], matrix[[7, 1, 2, 3, 9]])  # any order, runs read at once
+    assert np.array_equal(rows[4], matrix[4]) and np.array_equal(np.asarray(rows), matrix)
+    assert rows[8:20].shape == (2, 4) and rows[5:5].shape == (0, 4)
+    with pytest.raises(IndexError):
+        rows[[3, 10]]
+    empty = RowFile(tmp_path / "none", "<f2", 0, 4)
+    assert empty[0:3].shape == (0, 4)
