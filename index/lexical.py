@@ -67,8 +67,12 @@ class LexicalIndex:
         if not len(rows):
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         totals = np.bincount(rows, weights=weights)
-        touched = np.flatnonzero(totals)
-        if len(touched) > k:
-            touched = touched[np.argpartition(-totals[touched], k - 1)[:k]]
-        best = touched[np.argsort(-totals[touched], kind="stable")]
+        # A passage is listed once per query term it holds, so the best len(token_ids) * k
+        # postings by total hold the best k passages; this never scans all passages.
+        per_posting = totals[rows]
+        keep = min(len(rows), k * len(token_ids))
+        if keep < len(rows):
+            rows = rows[np.argpartition(-per_posting, keep - 1)[:keep]]
+        touched = np.unique(rows)
+        best = touched[np.argsort(-totals[touched], kind="stable")][:k]
         return best.astype(np.int64), totals[best].astype(np.float32)
