@@ -63,7 +63,8 @@ class Searcher:
         if gen.size == 0:
             return ()
         n = min(self.candidates, gen.size)
-        dense_ids = gen.dense.search(query, n)[0].tolist()
+        found_ids, found_scores = gen.dense.search(query, n)
+        dense_ids = found_ids.tolist()
         lexical_ids, lexical_scores = gen.lexical.search(question, n)
 
         fused: dict[int, float] = {}
@@ -75,8 +76,10 @@ class Searcher:
         top = sorted(fused, key=lambda pid: -fused[pid])[:k]
 
         stored = gen.passages(top)
-        vectors = np.asarray(gen.vectors[sorted(top)], dtype=np.float32)
-        dense_of = dict(zip(sorted(top), (vectors @ query).tolist()))
+        dense_of = dict(zip(dense_ids, found_scores.tolist()))  # exact cosines already
+        lexical_only = sorted(pid for pid in top if pid not in dense_of)
+        if lexical_only:
+            dense_of.update(zip(lexical_only, (np.asarray(gen.vectors[lexical_only], dtype=np.float32) @ query).tolist()))
         hits = []
         for pid in top:
             item = stored.get(pid)
