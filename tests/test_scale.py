@@ -150,3 +150,12 @@ def test_row_file_reads_what_was_written(tmp_path):
         rows[[3, 10]]
     empty = RowFile(tmp_path / "none", "<f2", 0, 4)
     assert empty[0:3].shape == (0, 4)
+
+
+def test_question_vectors_are_what_sentence_transformers_gives(embedder):
+    questions = ["When was the bridge opened?", "How many people attended the ceremony that spring?", "Who?"]
+    ours = embedder.encode_queries(questions)
+    reference = embedder.model.encode(questions, normalize_embeddings=True, convert_to_numpy=True)
+    assert ours.shape == reference.shape and ours.dtype == np.float32
+    assert np.allclose(ours, reference, atol=1e-5)
+    assert embedder.encode_queries([]).shape == (0, reference.shape[1])
