@@ -82,7 +82,12 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         index_dir, docs = args.index_dir, str(ROOT / "seeds")
-        if not index_dir:
+        if index_dir:  # the bot re-indexes when its docs differ from the index's: give it the same
+            sys.path.insert(0, str(ROOT))
+            from index.store import current_manifest
+
+            docs = current_manifest(Path(index_dir))["docs"][0]
+        else:
             index_dir = f"{tmp}/index"
             subprocess.run([str(CITEBOT), "index", "--docs", docs, "--index-dir", index_dir], check=True,
                            capture_output=True, cwd=ROOT)

@@ -92,7 +92,7 @@ def main() -> None:
         def citebot_top(q):
             return citebot.ask(q)
 
-        txtai_times, citebot_times = [], []
+        txtai_times, citebot_times, txtai_embed, citebot_embed = [], [], [], []
         for _ in range(ROUNDS):  # alternated, so drift in machine speed hits both alike
             for q in questions:
                 t = time.perf_counter()
@@ -101,6 +101,12 @@ def main() -> None:
                 t = time.perf_counter()
                 citebot_top(q.question)
                 citebot_times.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                txtai.transform(q.question)
+                txtai_embed.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                embedder.encode_queries([q.question])
+                citebot_embed.append(time.perf_counter() - t)
 
         def txtai_hit(q):
             top = txtai_top(q.question)
@@ -119,6 +125,10 @@ def main() -> None:
     for label, p in (("query p50 (ms)", .5), ("query p95 (ms)", .95)):
         c, t = pct(citebot_times, p), pct(txtai_times, p)
         print(f"{label:24}{c:12.1f}{t:12.1f}{c / t:15.2f}x")
+    c, t = pct(citebot_embed, .5), pct(txtai_embed, .5)
+    print(f"{'  of which embedding p50':24}{c:12.1f}{t:12.1f}{c / t:15.2f}x")
+    c, t = pct(citebot_times, .5) - c, pct(txtai_times, .5) - t
+    print(f"{'  the rest, p50':24}{c:12.1f}{t:12.1f}{c / t:15.2f}x")
     print(f"{'hit@1':24}{citebot_hits:>9}/{len(answerable)}{txtai_hits:>9}/{len(answerable)}")
 
 

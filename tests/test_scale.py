@@ -103,6 +103,8 @@ def test_large_files_are_sampled_at_load_and_hashed_in_full_on_request(make_serv
     manifest = store.read_manifest(folder)
     sampled = [name for name, f in manifest["files"].items() if "sampled_sha256" in f]
     assert "sentence_vectors.f16" in sampled
+    assert main(["status", "--verify", "--index-dir", str(service.index_dir)]) == 0
+    assert "intact" in capsys.readouterr().err
 
     path = folder / "sentence_vectors.f16"
     data = bytearray(path.read_bytes())
