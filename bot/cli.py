@@ -182,7 +182,7 @@ def _ask(service, args) -> int:
 def _progress_bar(total: int):
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="passage", desc="embedding", file=sys.stderr, leave=False,
+    bar = tqdm(total=total, unit="document", desc="embedding", file=sys.stderr, leave=False,
                disable=not sys.stderr.isatty())
 
     def advance(n: int) -> None:

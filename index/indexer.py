@@ -123,6 +123,7 @@ def update_index(
         embedded_passages = 0
         kept_bad: list[str] = []
         manifest_skipped: list[tuple[str, str, str]] = []  # filled when rows() is exhausted
+        unchanged_set = set(unchanged)
 
         def rows() -> Iterator[DocumentRows]:
             nonlocal embedded_passages
@@ -145,7 +146,6 @@ def update_index(
                     why = f"{why} (still answering from its previous version)"
                 manifest_skipped.append((s.path, why, s.sha256))
 
-        unchanged_set = set(unchanged)
         try:
             manifest = write_generation(
                 index_dir, compat, embedder.dimension, docs_folders, rows(), manifest_skipped, dense_index,
