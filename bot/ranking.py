@@ -9,7 +9,6 @@ only learn that fields appear among the negatives.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -45,14 +44,8 @@ class LinearModel:
     weights: tuple[float, ...]
     bias: float
 
-    def score(self, values: Sequence[float]) -> float:
-        return self.bias + sum(w * v for w, v in zip(self.weights, values, strict=True))
-
-    def probability(self, values: Sequence[float]) -> float:
-        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, self.score(values)))))
-
     def scores(self, rows: np.ndarray) -> np.ndarray:
-        """score() of every row of an (n x features) matrix at once."""
+        """The linear score of every row of an (n x features) matrix."""
         return rows @ np.asarray(self.weights) + self.bias if len(rows) else np.zeros(0)
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
