@@ -150,11 +150,13 @@ def candidate_features(question: str, hits: Sequence[Hit], term_weights: Mapping
         title_terms, title_words = set(terms(hit.document.title)), words(hit.document.title)
         shared = {"passage_cos": hit.dense, "passage_rank": 1.0 / (1 + rank), "passage_bm25": hit.lexical / best_bm25}
         if p.kind != "text":
-            raw.append({**shared, **asked.features(hit.dense, p.text, terms(p.text), [], [], title_terms, title_words)})
+            raw.append({**shared, **asked.features(hit.dense, p.text, terms(p.text), 0.0, 0.0, title_terms, title_words)})
             found.append(_Candidate(hit, 0, 0, 0.0))
             continue
         sentences = [p.text[a - p.start:b - p.start] for a, b in p.sentences]
         sentence_terms = [terms(x) for x in sentences]
+        # Coverage of each sentence alone: a candidate's neighbours are looked up, not recomputed.
+        sentence_coverage = [asked.coverage(set(t)) for t in sentence_terms]
         # Sentences in one paragraph may be quoted together; a blank line ends a paragraph.
         joined = [i > 0 and "\n\n" not in p.text[p.sentences[i - 1][1] - p.start:p.sentences[i][0] - p.start]
                   for i in range(len(sentences))]
@@ -165,8 +167,8 @@ def candidate_features(question: str, hits: Sequence[Hit], term_weights: Mapping
             for last in (i, i + 1) if i + 1 < len(sentences) and joined[i + 1] else (i,):
                 quoted_text = p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start]
                 quoted_terms = [t for j in range(first, last + 1) for t in sentence_terms[j]]
-                before = sentence_terms[first - 1] if first > 0 else []
-                after = sentence_terms[last + 1] if last + 1 < len(sentences) else []
+                before = sentence_coverage[first - 1] if first > 0 else 0.0
+                after = sentence_coverage[last + 1] if last + 1 < len(sentences) else 0.0
                 features = asked.features(max(hit.sentence_scores[i:last + 1]), quoted_text, quoted_terms,
                                           before, after, title_terms, title_words)
                 raw.append({**shared, **features, "pair": float(last > i)})
@@ -183,20 +185,22 @@ class _Question:
         self.kind = question_type(question)
         self.bigrams = _bigrams(terms(question))
         self.words = words(question)
+        self.asked = frozenset(self.wanted)
 
     def coverage(self, present: set[str]) -> float:
         """IDF-weighted share of the question's terms that are present."""
         return sum(w for t, w in self.wanted.items() if t in present) / self.total if self.total else 0.0
 
-    def features(self, cosine: float, text: str, text_terms: Sequence[str], before: Sequence[str],
-                 after: Sequence[str], title_terms: set[str], title_words: set[str]) -> dict[str, float]:
-        novel = sum(1 for t in text_terms if t not in self.wanted) / len(text_terms) if text_terms else 0.0
+    def features(self, cosine: float, text: str, text_terms: Sequence[str], before_coverage: float,
+                 after_coverage: float, title_terms: set[str], title_words: set[str]) -> dict[str, float]:
+        asked_in = sum(map(self.wanted.__contains__, text_terms))
+        novel = (len(text_terms) - asked_in) / len(text_terms) if text_terms else 0.0
         return {
             "sentence_cos": cosine,
             "coverage": self.coverage(title_terms | set(text_terms)),
-            "typed": _typed_near_terms(text, self.kind, self.wanted),
-            "prev_coverage": self.coverage(set(before)),
-            "next_coverage": self.coverage(set(after)),
+            "typed": _typed_nearness(text, self.kind, self.asked) if self.kind != "other" else 0.0,
+            "prev_coverage": before_coverage,
+            "next_coverage": after_coverage,
             "novelty": novel,
             "length": math.log1p(len(text)),
             "pair": 0.0,
@@ -205,13 +209,9 @@ class _Question:
         }
 
 
-def _typed_near_terms(text: str, kind: str, wanted: Mapping[str, float]) -> float:
-    """1 when a new answer of the asked-for kind stands right next to a question word, fading with distance."""
-    return _typed_nearness(text, kind, frozenset(wanted)) if kind != "other" else 0.0
-
-
 @lru_cache(maxsize=16384)
 def _typed_nearness(text: str, kind: str, asked: frozenset[str]) -> float:
+    """1 when a new answer of the asked-for kind stands right next to a question word, fading with distance."""
     spans = answer_spans(text, kind, asked)
     if not spans:
         return 0.0
