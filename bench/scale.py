@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,7 +115,6 @@ def build(size: int, index_dir: Path, dense: str) -> dict:
 def measure(index_dir: Path) -> dict:
     started = time.perf_counter()
     import numpy as np
-    import yaml
 
     from bot.config import Settings
     from bot.evaluate import first_hit_rank, load_eval_file
@@ -207,9 +207,14 @@ def main() -> None:
     parser.add_argument("--workdir", default=os.path.join(tempfile.gettempdir(), "citebot-scale"))
     parser.add_argument("--keep", action="store_true", help="reuse generations already built in workdir")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--build", nargs=3, help=argparse.SUPPRESS)  # size, index dir, dense choice
     args = parser.parse_args()
-    if args.measure:
+    if args.measure:  # each step in a fresh process, so peak RSS is that step's alone
         print(json.dumps(measure(Path(args.measure))))
+        return
+    if args.build:
+        size, index_dir, dense = args.build
+        print(json.dumps(build(int(size), Path(index_dir), dense)))
         return
     work = Path(args.workdir)
     work.mkdir(parents=True, exist_ok=True)
@@ -218,14 +223,9 @@ def main() -> None:
         index_dir = work / f"{size}-{args.dense}"
         built = {}
         if not (args.keep and (index_dir / "CURRENT").exists()):
-            import shutil
-
             shutil.rmtree(index_dir, ignore_errors=True)
-            built = json.loads(subprocess.run(
-                [sys.executable, "-c", f"import sys, json; sys.path.insert(0, {str(ROOT / 'bench')!r}); "
-                 f"import scale; from pathlib import Path; "
-                 f"print(json.dumps(scale.build({size}, Path({str(index_dir)!r}), {args.dense!r})))"],
-                check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            built = json.loads(subprocess.run([sys.executable, __file__, "--build", str(size), str(index_dir), args.dense],
+                                              check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
         measured = json.loads(subprocess.run([sys.executable, __file__, "--measure", str(index_dir)], check=True,
                                              capture_output=True, text=True).stdout.strip().splitlines()[-1])
         print(json.dumps({"size": size, **built, **measured}), flush=True)

@@ -11,7 +11,6 @@ Parameters were chosen by recall@10 against exact search (bench/scale.py).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -63,7 +62,7 @@ def choose_dense(passages: int, configured: str = "auto") -> DenseSpec:
     return DenseSpec("hnsw-sq8", reason, m=48, ef_construction=200, ef_search=512)
 
 
-def build_dense(spec: DenseSpec, vectors, progress: Callable[[int], None] | None = None):
+def build_dense(spec: DenseSpec, vectors):
     """Build the FAISS index over vectors (an array or an index.rows.RowFile; read in chunks)."""
     dim = vectors.shape[1]
     if spec.type == "flat-ip":
@@ -76,8 +75,6 @@ def build_dense(spec: DenseSpec, vectors, progress: Callable[[int], None] | None
             index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
     for start in range(0, len(vectors), _ADD_CHUNK):
         index.add(np.ascontiguousarray(vectors[start:start + _ADD_CHUNK], dtype=np.float32))
-        if progress is not None:
-            progress(min(_ADD_CHUNK, len(vectors) - start))
     return index
 
 

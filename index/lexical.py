@@ -68,7 +68,7 @@ class LexicalIndex:
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
         totals = np.bincount(rows, weights=weights)
         # A passage is listed once per query term it holds, so the best len(token_ids) * k
-        # postings by total hold the best k passages; this never scans all passages.
+        # postings by total hold the best k passages, so the top-k looks only at postings.
         per_posting = totals[rows]
         keep = min(len(rows), k * len(token_ids))
         if keep < len(rows):
