@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 from bot.answer import AnswerSettings, answer_question, candidate_features, score_candidates  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, first_hit_rank, load_eval_file  # noqa: E402
-from bot.ranking import FEATURES, LinearModel, with_gaps  # noqa: E402
+from bot.ranking import FEATURES, LinearModel  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -50,17 +50,17 @@ def main() -> None:
 
     rows, labels = [], []
     for q, r in positives:
-        found, raw = candidate_features(q.question, r.hits, r.term_weights)
-        for cand, vector in zip(found, with_gaps(raw)):
+        found, matrix = candidate_features(q.question, r.hits, r.term_weights)
+        for cand, vector in zip(found, matrix):
             p = cand.hit.passage
             text = p.text if cand.span is None else p.text[cand.span[0] - p.start:cand.span[1] - p.start]
             right = cand.hit.document.relpath == q.source and any(a.lower() in text.lower() for a in q.answers)
             rows.append(vector)
             labels.append(int(right))
     for q, r in negatives:
-        _, raw = candidate_features(q.question, r.hits, r.term_weights)
-        rows.extend(with_gaps(raw))
-        labels.extend([0] * len(raw))
+        _, matrix = candidate_features(q.question, r.hits, r.term_weights)
+        rows.extend(matrix)
+        labels.extend([0] * len(matrix))
     fit = LogisticRegression(C=1.0, max_iter=2000).fit(np.array(rows), np.array(labels))
     model = LinearModel(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3))
 

@@ -7,17 +7,19 @@ quoting something unrelated.
 
 from __future__ import annotations
 
-import math
 import re
 from functools import lru_cache
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import NamedTuple
 
-from bot.ranking import RANKING_MODEL, LinearModel, with_gaps
+import numpy as np
+
+from bot.ranking import FEATURES, RANKING_MODEL, LinearModel, with_gaps
 from bot.highlight import best_highlight
 from bot.spans import answer_spans, question_type
 from index.search import Hit
-from index.terms import terms, words
+from index.terms import term_sequence, term_set, terms, word_set, words
 
 NOT_FOUND = "I couldn't find this in the documents."
 SECOND_SOURCE_SHARE = 0.5  # another document's excerpt is shown if it scores at least this share of the best
@@ -95,8 +97,9 @@ class Answer:
         }
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
+    """One quotable run of a hit's sentences (a tuple: some hundred are made per question)."""
+
     hit: Hit
     first: int  # index of the first sentence quoted (text kind)
     last: int
@@ -130,83 +133,183 @@ def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings
 
 def score_candidates(question: str, hits: Sequence[Hit], model: LinearModel, term_weights: Mapping[str, float],
                      min_similarity: float = -1.0) -> list[_Candidate]:
-    found, raw = candidate_features(question, hits, term_weights)
-    probabilities = model.probabilities(with_gaps(raw)).tolist()
-    return [
-        replace(c, score=p if r["sentence_cos"] >= min_similarity else 0.0)
-        for c, r, p in zip(found, raw, probabilities, strict=True)
-    ]
+    found, matrix = candidate_features(question, hits, term_weights)
+    probabilities = model.probabilities(matrix)
+    probabilities[matrix[:, _SENTENCE_COS] < min_similarity] = 0.0
+    return [_Candidate(c.hit, c.first, c.last, p) for c, p in zip(found, probabilities.tolist(), strict=True)]
 
 
-def candidate_features(question: str, hits: Sequence[Hit], term_weights: Mapping[str, float]):
-    """Every sentence, sentence pair or field of every hit, with its features (see bot/ranking.py)."""
+_SENTENCE_COS = FEATURES.index("sentence_cos")
+
+
+def candidate_features(question: str, hits: Sequence[Hit],
+                       term_weights: Mapping[str, float]) -> tuple[list[_Candidate], np.ndarray]:
+    """Every sentence, sentence pair or field of every hit, and its features: a candidates x
+    FEATURES matrix (see bot/ranking.py).
+
+    Facts about each sentence are gathered once, numbered across all hits; a candidate quotes a
+    run of consecutive sentences, so most of its features are prefix-sum differences computed
+    for all candidates at once.
+    """
     asked = _Question(question, term_weights)
-    best_bm25 = max((h.lexical for h in hits), default=0.0) or 1.0
+    sentences = _Sentences(asked)
     found: list[_Candidate] = []
-    raw: list[dict[str, float]] = []
+    runs: list[tuple[int, int, int, int]] = []  # hit rank; first, matched and last sentence (flat numbers)
+    quoted: list[str] = []
     for rank, hit in enumerate(hits):
         p = hit.passage
         # The title names what the whole document is about ("the town" in its sentences).
-        title_terms, title_words = set(terms(hit.document.title)), words(hit.document.title)
-        shared = {"passage_cos": hit.dense, "passage_rank": 1.0 / (1 + rank), "passage_bm25": hit.lexical / best_bm25}
-        if p.kind != "text":
-            raw.append({**shared, **asked.features(hit.dense, p.text, terms(p.text), 0.0, 0.0, title_terms, title_words)})
+        title = sentences.add_title(hit.document.title)
+        if p.kind != "text":  # a front-matter field is quoted whole, scored like its passage
+            at = sentences.add(p.text, hit.dense, title, 0, 1)
+            runs.append((rank, at, at, at))
+            quoted.append(p.text)
             found.append(_Candidate(hit, 0, 0, 0.0))
             continue
-        sentences = [p.text[a - p.start:b - p.start] for a, b in p.sentences]
-        sentence_terms = [terms(x) for x in sentences]
-        # Coverage of each sentence alone: a candidate's neighbours are looked up, not recomputed.
-        sentence_coverage = [asked.coverage(set(t)) for t in sentence_terms]
+        texts = [p.text[a - p.start:b - p.start] for a, b in p.sentences]
+        base = sentences.count
+        for i, text in enumerate(texts):
+            sentences.add(text, hit.sentence_scores[i], title, i, len(texts))
         # Sentences in one paragraph may be quoted together; a blank line ends a paragraph.
         joined = [i > 0 and "\n\n" not in p.text[p.sentences[i - 1][1] - p.start:p.sentences[i][0] - p.start]
-                  for i in range(len(sentences))]
-        for i, sentence in enumerate(sentences):
-            first = i - 1 if joined[i] and _NEEDS_PREVIOUS.match(sentence) else i
+                  for i in range(len(texts))]
+        for i, text in enumerate(texts):
+            first = i - 1 if joined[i] and _NEEDS_PREVIOUS.match(text) else i
             # A sentence alone, or with the one after it: answers often follow the sentence
             # that matches the question ("… the oldest quarterback. The past record was held by …").
-            for last in (i, i + 1) if i + 1 < len(sentences) and joined[i + 1] else (i,):
-                quoted_text = p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start]
-                quoted_terms = [t for j in range(first, last + 1) for t in sentence_terms[j]]
-                before = sentence_coverage[first - 1] if first > 0 else 0.0
-                after = sentence_coverage[last + 1] if last + 1 < len(sentences) else 0.0
-                features = asked.features(max(hit.sentence_scores[i:last + 1]), quoted_text, quoted_terms,
-                                          before, after, title_terms, title_words)
-                raw.append({**shared, **features, "pair": float(last > i)})
+            for last in (i, i + 1) if i + 1 < len(texts) and joined[i + 1] else (i,):
+                runs.append((rank, base + first, base + i, base + last))
+                quoted.append(p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start])
                 found.append(_Candidate(hit, first, last, 0.0))
-    return found, raw
+    if not found:
+        return found, np.zeros((0, len(FEATURES)))
+    rank, first, matched, last = (np.array(column) for column in zip(*runs))
+    columns = sentences.run_features(first, matched, last, quoted)
+    best_bm25 = max(h.lexical for h in hits) or 1.0
+    columns["passage_cos"] = np.array([h.dense for h in hits])[rank]
+    columns["passage_rank"] = 1.0 / (1 + rank)
+    columns["passage_bm25"] = np.array([h.lexical for h in hits])[rank] / best_bm25
+    return found, with_gaps(np.column_stack([columns.get(name, np.zeros(len(rank))) for name in FEATURES]).astype(np.float64))
 
 
 class _Question:
-    """The question's terms, weights and type, and the features of a quote measured against them."""
+    """The question's terms, weights, word pairs, words as written, and type."""
 
     def __init__(self, question: str, term_weights: Mapping[str, float]):
         self.wanted = {t: term_weights.get(t, 1.0) for t in terms(question)}
+        self.weights = np.array(list(self.wanted.values()), dtype=np.float64)
         self.total = sum(self.wanted.values())
         self.kind = question_type(question)
-        self.bigrams = _bigrams(terms(question))
+        self.bigrams = {pair: 1 << n for n, pair in enumerate(_bigrams(terms(question)))}
         self.words = words(question)
         self.asked = frozenset(self.wanted)
 
-    def coverage(self, present: set[str]) -> float:
-        """IDF-weighted share of the question's terms that are present."""
-        return sum(w for t, w in self.wanted.items() if t in present) / self.total if self.total else 0.0
+    def term_row(self, present: frozenset[str]) -> list[bool]:
+        return [t in present for t in self.wanted]
 
-    def features(self, cosine: float, text: str, text_terms: Sequence[str], before_coverage: float,
-                 after_coverage: float, title_terms: set[str], title_words: set[str]) -> dict[str, float]:
-        asked_in = sum(map(self.wanted.__contains__, text_terms))
-        novel = (len(text_terms) - asked_in) / len(text_terms) if text_terms else 0.0
+    def bigram_bits(self, text: str) -> int:
+        """Which of the question's word pairs the text's terms hold, as bits."""
+        held = _term_pairs(text)
+        return sum(bit for pair, bit in self.bigrams.items() if pair in held)
+
+
+class _Sentences:
+    """Facts about every sentence of the hits, numbered across hits, as the question sees them."""
+
+    def __init__(self, asked: _Question):
+        self.asked = asked
+        self.terms: list[tuple[str, ...]] = []
+        self.cosine: list[float] = []
+        self.title: list[int] = []  # which title (hit) a sentence belongs to
+        self.position: list[int] = []  # in its passage
+        self.passage_length: list[int] = []  # sentences in its passage
+        self.term_rows: list[list[bool]] = []  # which question terms it holds
+        self.asked_in: list[int] = []  # how many of its terms the question asks
+        self.bigram_bits: list[int] = []  # which of the question's word pairs it holds
+        self.title_term_rows: list[list[bool]] = []
+        self.title_words: list[frozenset[str]] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.terms)
+
+    def add_title(self, title: str) -> int:
+        self.title_term_rows.append(self.asked.term_row(term_set(title)))
+        self.title_words.append(word_set(title))
+        return len(self.title_words) - 1
+
+    def add(self, text: str, cosine: float, title: int, position: int, passage_length: int) -> int:
+        sentence_terms = term_sequence(text)
+        self.terms.append(sentence_terms)
+        self.cosine.append(cosine)
+        self.title.append(title)
+        self.position.append(position)
+        self.passage_length.append(passage_length)
+        self.term_rows.append(self.asked.term_row(term_set(text)))
+        self.asked_in.append(sum(map(self.asked.wanted.__contains__, sentence_terms)))
+        self.bigram_bits.append(self.asked.bigram_bits(text))
+        return len(self.terms) - 1
+
+    def run_features(self, first: np.ndarray, matched: np.ndarray, last: np.ndarray,
+                     quoted: Sequence[str]) -> dict[str, np.ndarray]:
+        """Features of the runs first..last (matched: the sentence the run was found for)."""
+        asked = self.asked
+        cosine = np.array(self.cosine)
+        title = np.array(self.title)[first]
+        held = np.array(self.term_rows, dtype=bool).reshape(self.count, len(asked.wanted))
+        held_before = np.concatenate([np.zeros((1, held.shape[1]), dtype=np.int64), np.cumsum(held, axis=0)])
+        in_run = (held_before[last + 1] - held_before[first]) > 0
+        in_title = np.array(self.title_term_rows, dtype=bool).reshape(len(self.title_words), held.shape[1])[title]
+        alone = held @ asked.weights / asked.total if asked.total else np.zeros(self.count)
+        with_title = (in_run | in_title) @ asked.weights / asked.total if asked.total else np.zeros(len(first))
+        position, length = np.array(self.position), np.array(self.passage_length)
+        has_previous = position[first] > 0
+        has_next = position[last] + 1 < length[last]
+        term_count = _prefix_sums([len(t) for t in self.terms])
+        asked_count = _prefix_sums(self.asked_in)
+        run_terms = term_count[last + 1] - term_count[first]
+        run_asked = asked_count[last + 1] - asked_count[first]
         return {
-            "sentence_cos": cosine,
-            "coverage": self.coverage(title_terms | set(text_terms)),
-            "typed": _typed_nearness(text, self.kind, self.asked) if self.kind != "other" else 0.0,
-            "prev_coverage": before_coverage,
-            "next_coverage": after_coverage,
-            "novelty": novel,
-            "length": math.log1p(len(text)),
-            "pair": 0.0,
-            "phrase": len(self.bigrams & _bigrams(text_terms)) / len(self.bigrams) if self.bigrams else 0.0,
-            "exact": len(self.words & (title_words | words(text))) / len(self.words) if self.words else 0.0,
+            "sentence_cos": np.maximum(cosine[matched], cosine[last]),
+            "coverage": with_title,
+            "typed": np.array([_typed_nearness(text, asked.kind, asked.asked) for text in quoted])
+            if asked.kind != "other" else np.zeros(len(first)),
+            "prev_coverage": np.where(has_previous, alone[first - 1], 0.0),
+            "next_coverage": np.where(has_next, alone[np.minimum(last + 1, self.count - 1)], 0.0),
+            "novelty": np.where(run_terms > 0, (run_terms - run_asked) / np.maximum(run_terms, 1), 0.0),
+            "length": np.log1p([len(text) for text in quoted]),
+            "pair": (last > matched).astype(np.float64),
+            "phrase": np.array([self._phrase(a, b) for a, b in zip(first.tolist(), last.tolist())]),
+            "exact": np.array([self._exact(text, t) for text, t in zip(quoted, title.tolist())]),
         }
+
+    def _phrase(self, first: int, last: int) -> float:
+        """Share of the question's word pairs found in the run's terms read in order."""
+        pairs = self.asked.bigrams
+        if not pairs:
+            return 0.0
+        bits, previous = 0, None
+        for s in range(first, last + 1):
+            sentence_terms = self.terms[s]
+            if sentence_terms:
+                if previous is not None:  # the pair across the sentence boundary
+                    bits |= pairs.get((previous, sentence_terms[0]), 0)
+                bits |= self.bigram_bits[s]
+                previous = sentence_terms[-1]
+        return bits.bit_count() / len(pairs)
+
+    def _exact(self, text: str, title: int) -> float:
+        """Share of the question's words found as written, in the text or its title."""
+        asked = self.asked.words
+        if not asked:
+            return 0.0
+        present = word_set(text)
+        title_words = self.title_words[title]
+        return sum(1 for w in asked if w in present or w in title_words) / len(asked)
+
+
+def _prefix_sums(values: Sequence[int]) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(values, dtype=np.int64)])
 
 
 @lru_cache(maxsize=16384)
@@ -224,6 +327,11 @@ def _typed_nearness(text: str, kind: str, asked: frozenset[str]) -> float:
 
 def _bigrams(items: Sequence[str]) -> set[tuple[str, str]]:
     return set(zip(items, items[1:]))
+
+
+@lru_cache(maxsize=32768)
+def _term_pairs(text: str) -> frozenset[tuple[str, str]]:
+    return frozenset(_bigrams(term_sequence(text)))
 
 
 def _with_second_source(chosen: list[_Candidate], candidates: Sequence[_Candidate],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -66,36 +67,26 @@ def span_candidates(question: str, text: str) -> list[SpanCandidate]:
 def span_features(question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start and end offsets of every candidate run, and its features (FEATURES order) as a matrix.
 
-    Per-token facts are computed once; each run's features are then array look-ups and
-    prefix-sum differences over all runs at once (an answer's whole highlight is ~0.3 ms).
+    Per-token facts are computed once (and cached per text: they do not depend on the
+    question); each run's features are then array look-ups and prefix-sum differences over all
+    runs at once.
     """
     kind = question_type(question)
     asked = set(terms(question))
     focus = _focus_terms(question)
-    tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
-    count = len(tokens)
+    text_tokens = _tokens(text)
+    count = len(text_tokens.stems)
     empty = np.zeros(0, dtype=np.int64)
     if not count:
         return empty, empty, np.zeros((0, len(FEATURES)))
-    lowered = [w.lower() for _, _, w in tokens]
-    stems = [(terms(w) or [""])[0] for _, _, w in tokens]
-    tok_start = np.array([a for a, _, _ in tokens])
-    tok_end = np.array([b for _, b, _ in tokens])
+    stems = text_tokens.stems
+    tok_start, tok_end, edge = text_tokens.start, text_tokens.end, text_tokens.edge
+    punct_after, stop_after, cue_before = text_tokens.punct_after, text_tokens.stop_after, text_tokens.cue_before
     anchor = np.array([bool(st) and st in asked for st in stems])
-    edge = np.array([w in _EDGE_WORDS for w in lowered])
-    capital = np.array([w[:1].isupper() for _, _, w in tokens])
-    has_digit = np.array([any(ch.isdigit() for ch in w) for _, _, w in tokens])
     in_focus = np.array([bool(st) and st in focus for st in stems])
-    cue_before = np.array([k > 0 and lowered[k - 1] in _CUES for k in range(count)])
-    gaps = [text[tokens[k][1]:tokens[k + 1][0]] for k in range(count - 1)]
-    punct_after = np.array([bool(_PUNCT_BETWEEN.search(g)) for g in gaps] + [True])  # before token k + 1
-    stop_after = np.array([g.strip()[:1] in (".", "!", "?") for g in gaps] + [True])
 
-    def prefix(flags: np.ndarray) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
-
-    anchor_sum, punct_sum, capital_sum = prefix(anchor), prefix(punct_after), prefix(capital)
-    digit_sum, focus_sum = prefix(has_digit), prefix(in_focus)
+    anchor_sum, focus_sum = _prefix(anchor), _prefix(in_focus)
+    punct_sum, capital_sum, digit_sum = text_tokens.punct_sum, text_tokens.capital_sum, text_tokens.digit_sum
     positions = np.arange(count)
     anchor_at = np.where(anchor, positions, -1)
     previous_anchor = np.concatenate([[-1], np.maximum.accumulate(anchor_at)[:-1]])  # nearest anchor before k
@@ -103,9 +94,12 @@ def span_features(question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.
     next_anchor = np.concatenate([np.minimum.accumulate(later[::-1])[::-1][1:], [count]])  # nearest after k
     # The question's distinct stems in the 8 tokens before a position and the 8 after it, as bit sets.
     bit = {st: 1 << n for n, st in enumerate(sorted(asked)[:63])}
-    token_bits = [bit.get(st, 0) for st in stems]
-    bits_before = np.array([_or(token_bits[max(0, k - 8):k]) for k in range(count)], dtype=np.int64)
-    bits_after = np.array([_or(token_bits[k + 1:k + 9]) for k in range(count)], dtype=np.int64)
+    token_bits = np.array([bit.get(st, 0) for st in stems], dtype=np.int64)
+    bits_before = np.zeros(count, dtype=np.int64)
+    bits_after = np.zeros(count, dtype=np.int64)
+    for shift in range(1, min(8, count - 1) + 1):
+        bits_before[shift:] |= token_bits[:-shift]
+        bits_after[:-shift] |= token_bits[shift:]
 
     first, last = np.meshgrid(positions, np.arange(MAX_WORDS), indexing="ij")
     last = first + last
@@ -166,11 +160,50 @@ def span_features(question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.
 _LOG1P = np.array([math.log1p(d) for d in range(100)])  # math's, so features match bench/tune_highlight.py fits
 
 
-def _or(values: list[int]) -> int:
-    total = 0
-    for v in values:
-        total |= v
-    return total
+def _prefix(flags: np.ndarray) -> np.ndarray:
+    return np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+
+
+@dataclass(frozen=True)
+class _TextTokens:
+    """What span features need of a text's words that does not depend on the question."""
+
+    stems: tuple[str, ...]  # first term of each word, "" for a stop word
+    start: np.ndarray
+    end: np.ndarray
+    edge: np.ndarray  # a word a span should not begin or end with
+    cue_before: np.ndarray  # "called", "known as" … just before
+    punct_after: np.ndarray  # punctuation between this word and the next
+    stop_after: np.ndarray  # a sentence ends after this word
+    punct_sum: np.ndarray
+    capital_sum: np.ndarray
+    digit_sum: np.ndarray
+
+
+@lru_cache(maxsize=4096)
+def _tokens(text: str) -> _TextTokens:
+    # Cached: the same excerpts come up for many questions.
+    tokens = [(m.start(), m.end(), m.group(0)) for m in _TOKEN.finditer(text)]
+    lowered = [w.lower() for _, _, w in tokens]
+    gaps = [text[tokens[k][1]:tokens[k + 1][0]] for k in range(len(tokens) - 1)]
+    punct_after = np.array([bool(_PUNCT_BETWEEN.search(g)) for g in gaps] + [True])  # before token k + 1
+    capital = np.array([w[:1].isupper() for _, _, w in tokens], dtype=bool)
+    facts = _TextTokens(
+        stems=tuple((terms(w) or [""])[0] for _, _, w in tokens),
+        start=np.array([a for a, _, _ in tokens], dtype=np.int64),
+        end=np.array([b for _, b, _ in tokens], dtype=np.int64),
+        edge=np.array([w in _EDGE_WORDS for w in lowered], dtype=bool),
+        cue_before=np.array([k > 0 and lowered[k - 1] in _CUES for k in range(len(tokens))], dtype=bool),
+        punct_after=punct_after,
+        stop_after=np.array([g.strip()[:1] in (".", "!", "?") for g in gaps] + [True]),
+        punct_sum=_prefix(punct_after),
+        capital_sum=_prefix(capital),
+        digit_sum=_prefix(np.array([any(ch.isdigit() for ch in w) for _, _, w in tokens], dtype=bool)),
+    )
+    for value in vars(facts).values():
+        if isinstance(value, np.ndarray):
+            value.flags.writeable = False  # shared by every question that quotes this text
+    return facts
 
 
 _WH = re.compile(r"\b(?:what|which|whose|how\s+many|how\s+much)\s+((?:\w+\s+){0,2}\w+)", re.IGNORECASE)

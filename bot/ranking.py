@@ -9,7 +9,6 @@ only learn that fields appear among the negatives.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,12 +57,10 @@ RANKING_MODEL = LinearModel(WEIGHTS, BIAS)
 _GAPS = {"sentence_cos_gap": "sentence_cos", "coverage_gap": "coverage"}
 
 
-def with_gaps(raw: Sequence[Mapping[str, float]]) -> np.ndarray:
-    """Feature matrix (candidates x FEATURES), adding the features relative to the best candidate."""
-    matrix = np.array([[r.get(name, 0.0) for name in FEATURES] for r in raw], dtype=np.float64)
-    if not len(matrix):
-        return np.zeros((0, len(FEATURES)))
-    for gap, base in _GAPS.items():
-        column = matrix[:, FEATURES.index(base)]
-        matrix[:, FEATURES.index(gap)] = column - column.max()
+def with_gaps(matrix: np.ndarray) -> np.ndarray:
+    """Fill in (in place) the features relative to the best candidate of a candidates x FEATURES matrix."""
+    if len(matrix):
+        for gap, base in _GAPS.items():
+            column = matrix[:, FEATURES.index(base)]
+            matrix[:, FEATURES.index(gap)] = column - column.max()
     return matrix

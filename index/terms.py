@@ -24,6 +24,16 @@ def terms(text: str) -> list[str]:
     return list(_terms(text))
 
 
+def term_sequence(text: str) -> tuple[str, ...]:
+    """terms(text) as the cached tuple itself: no copy, for callers that only read it."""
+    return _terms(text)
+
+
+@lru_cache(maxsize=32768)
+def term_set(text: str) -> frozenset[str]:
+    return frozenset(_terms(text))
+
+
 @lru_cache(maxsize=32768)
 def _terms(text: str) -> tuple[str, ...]:
     # Cached: the same passages' sentences are scored again for every question near them.
@@ -33,6 +43,10 @@ def _terms(text: str) -> tuple[str, ...]:
 def words(text: str) -> set[str]:
     """Lowercased word forms as written (no stemming, no stop words)."""
     return set(_words(text))
+
+
+def word_set(text: str) -> frozenset[str]:
+    return _words(text)
 
 
 @lru_cache(maxsize=32768)
