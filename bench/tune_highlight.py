@@ -18,7 +18,7 @@ from sklearn.linear_model import LogisticRegression  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, load_eval_file, token_f1  # noqa: E402
-from bot.highlight import FEATURES, best_highlight, span_candidates
+from bot.highlight import FEATURES, best_highlight, span_candidates  # noqa: E402
 from bot.ranking import LinearModel  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
@@ -46,10 +46,15 @@ def main() -> None:
             labels.append(f1)
     # Spans are labelled by how well they match (F1 >= 0.5), weighted by that F1, so the best
     # matches count most.
-    y = np.array(labels)
-    fit = LogisticRegression(C=1.0, max_iter=3000).fit(np.array(rows), (y >= 0.5).astype(int),
+    # Features are standardised for the fit (so one penalty suits them all), then the weights
+    # are mapped back to raw features.
+    y, x = np.array(labels), np.array(rows)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    fit = LogisticRegression(C=0.1, max_iter=5000).fit((x - mean) / scale, (y >= 0.5).astype(int),
                                                        sample_weight=np.where(y >= 0.5, y, 1.0))
-    model = LinearModel(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3))
+    weights = fit.coef_[0] / scale
+    model = LinearModel(tuple(round(float(w), 3) for w in weights),
+                        round(float(fit.intercept_[0] - weights @ mean), 3))
     scores = []
     for q, text in tops:
         span = best_highlight(q.question, text, model)
@@ -58,7 +63,8 @@ def main() -> None:
     scores += [0.0] * (len(tune) - len(tops))
     print(f"{len(rows)} candidate spans from {sum(1 for q, t in tops if any(a.lower() in t.lower() for a in q.answers))} excerpts")
     print(f"tuning split highlight F1 {100 * np.mean(scores):.1f} over {len(tune)} questions")
-    print(f"WEIGHTS = {model.weights}")
+    print("WEIGHTS = (\n" + "".join(f"    {', '.join(map(str, model.weights[k:k + 12]))},\n"
+                                   for k in range(0, len(model.weights), 12)) + ")")
     print(f"BIAS = {model.bias}")
     print("features:", ", ".join(FEATURES))
 

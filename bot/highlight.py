@@ -18,6 +18,8 @@ import numpy as np
 
 from bot.ranking import LinearModel
 from bot.spans import question_type, typed_spans
+from bm25s.stopwords import STOPWORDS_EN_PLUS
+
 from index.terms import terms
 
 MAX_WORDS = 6
@@ -29,6 +31,13 @@ _EDGE_WORDS = frozenset(
 _PUNCT_BETWEEN = re.compile(r"[,;:()\[\]—–]")
 # Words after which a definition or name tends to follow ("known as X", "called X").
 _CUES = frozenset("called named known termed as by include includes including such was is are were".split())
+# Function words (a phrase seldom begins or ends with one) and words that act as verbs: with
+# no parser, these mark where a noun phrase, most answers' shape, can start and stop.
+_FUNCTION_WORDS = frozenset(STOPWORDS_EN_PLUS) | _EDGE_WORDS
+_VERBS = frozenset(
+    "is was are were be been being has have had do does did become became made make makes took take takes "
+    "gave give gives used use uses said says called named known".split()
+)
 KINDS = ("date", "quantity", "name", "place", "other")
 
 FEATURES = (
@@ -37,16 +46,21 @@ FEATURES = (
     "punctuation_to_anchor", "inner_punctuation", "left_boundary", "right_boundary",
     "anchor_just_before", "anchor_just_after", "anchors_nearby", "cue_before", "sentence_start",
     "focus_in_span", "window_share",
+    "starts_with_function_word", "ends_with_function_word", "inner_function_words", "has_verb",
+    "cuts_name_after", "cuts_name_before", "mixed_case", "all_capitalised", "after_verb", "before_verb",
+    "whole_chunk", "inside_chunk", "cuts_chunk", "chunks",
     *(f"{k}_capitalised" for k in KINDS), *(f"{k}_digit" for k in KINDS), *(f"{k}_words" for k in KINDS),
 )
 
 # Fitted by bench/tune.py on the tuning split (see docs/benchmarks.md).
 WEIGHTS = (
-    -1.056, -1.128, -1.539, 0.399, -0.048, 0.207, 2.262, -0.171, -0.306, 0.025, 0.166, -0.46,
-    -0.018, 0.12, 0.323, -0.11, -0.092, 0.646, 0.434, 0.284, 0.959, 1.365, 0.205, -1.71, 0.406,
-    -0.506, 1.557, 1.793, 0.568, -1.58, -0.509, -0.066, -1.506, -0.551, 0.081, 0.15, 0.77,
+    -0.18, -1.26, -1.792, 0.527, 0.25, 0.061, 2.385, -0.385, -0.31, 0.029, 0.159, -0.484,
+    -0.09, -0.019, 0.187, -0.067, -0.041, 0.657, 0.633, 0.311, 0.886, 1.383, -0.271, -0.755,
+    -1.792, -0.376, -0.327, -0.176, -0.145, -0.257, -0.27, 0.032, -0.032, 0.132, -0.211, 0.028,
+    0.095, -2.495, 0.107, -0.771, 1.323, 1.944, 0.552, -1.645, -0.678, 0.035, -1.786, -0.739,
+    -0.031, 0.2, 0.638,
 )
-BIAS = -2.973
+BIAS = -2.561
 
 
 SPAN_MODEL = LinearModel(WEIGHTS, BIAS)
@@ -151,6 +165,26 @@ def span_features(question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.
         (focus_sum[j + 1] - focus_sum[i] > 0).astype(float),
         np.bitwise_count(window) / len(asked) if asked else np.zeros(len(i)),
     ]
+    tt = text_tokens
+    content = n - (tt.function_sum[j + 1] - tt.function_sum[i])
+    capital_content = tt.capital_content_sum[j + 1] - tt.capital_content_sum[i]
+    one_chunk = (tt.chunk[i] >= 0) & (tt.chunk[i] == tt.chunk[j])
+    whole_chunk = one_chunk & (tt.chunk_first[i] == i) & (tt.chunk_last[j] == j)
+    chunks = tt.chunk_begin_sum[j + 1] - tt.chunk_begin_sum[i + 1] + (tt.chunk[i] >= 0)
+    has_previous, has_next = i > 0, j + 1 < count
+    columns += [
+        tt.function[i].astype(float), tt.function[j].astype(float),
+        np.where(j > i, tt.function_sum[j] - tt.function_sum[np.minimum(i + 1, j)], 0) / n,
+        (tt.verb_sum[j + 1] > tt.verb_sum[i]).astype(float),
+        (tt.capital[j] & has_next & tt.capital[following] & ~punct_after[j]).astype(float),
+        (tt.capital[i] & has_previous & tt.capital[previous] & ~punct_after[previous] & ~stop_after[previous]).astype(float),
+        ((capital_content > 0) & (capital_content < content)).astype(float),
+        ((content > 0) & (capital_content == content)).astype(float),
+        (has_previous & tt.verb[previous]).astype(float), (has_next & tt.verb[following]).astype(float),
+        whole_chunk.astype(float), (one_chunk & ~whole_chunk).astype(float),
+        (((tt.chunk[i] >= 0) & (tt.chunk_first[i] < i)) | ((tt.chunk[j] >= 0) & (tt.chunk_last[j] > j))).astype(float),
+        chunks / 3.0,
+    ]
     zero = np.zeros(len(i))
     for values in (capitalised, digit, n / MAX_WORDS):
         columns.extend(values if kind == k else zero for k in KINDS)
@@ -175,9 +209,40 @@ class _TextTokens:
     cue_before: np.ndarray  # "called", "known as" … just before
     punct_after: np.ndarray  # punctuation between this word and the next
     stop_after: np.ndarray  # a sentence ends after this word
+    capital: np.ndarray
+    function: np.ndarray
+    verb: np.ndarray
+    chunk: np.ndarray  # number of the word's chunk (a run of other words between those), -1 for none
+    chunk_first: np.ndarray  # first and last word of the word's chunk
+    chunk_last: np.ndarray
     punct_sum: np.ndarray
     capital_sum: np.ndarray
     digit_sum: np.ndarray
+    function_sum: np.ndarray
+    verb_sum: np.ndarray
+    capital_content_sum: np.ndarray  # capitalised words that are not function words
+    chunk_begin_sum: np.ndarray
+
+
+def _chunks(breaks: np.ndarray, punct_after: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Runs of words between function words, verbs and punctuation: a rough noun-phrase chunker."""
+    count = len(breaks)
+    chunk = np.full(count, -1, dtype=np.int64)
+    first = np.arange(count)
+    last = np.arange(count)
+    number = -1
+    for k in range(count):
+        if breaks[k]:
+            continue
+        if k > 0 and chunk[k - 1] >= 0 and not punct_after[k - 1]:
+            first[k] = first[k - 1]
+        else:
+            number += 1
+        chunk[k] = number
+    for k in range(count - 2, -1, -1):
+        if chunk[k] >= 0 and chunk[k + 1] == chunk[k]:
+            last[k] = last[k + 1]
+    return chunk, first, last
 
 
 @lru_cache(maxsize=4096)
@@ -188,17 +253,30 @@ def _tokens(text: str) -> _TextTokens:
     gaps = [text[tokens[k][1]:tokens[k + 1][0]] for k in range(len(tokens) - 1)]
     punct_after = np.array([bool(_PUNCT_BETWEEN.search(g)) for g in gaps] + [True])  # before token k + 1
     capital = np.array([w[:1].isupper() for _, _, w in tokens], dtype=bool)
+    function = np.array([w in _FUNCTION_WORDS for w in lowered], dtype=bool)
+    verb = np.array([w[:1].islower() and (w in _VERBS or w.endswith(("ed", "ing"))) for _, _, w in tokens], dtype=bool)
+    chunk, chunk_first, chunk_last = _chunks(function | verb, punct_after)
     facts = _TextTokens(
         stems=tuple((terms(w) or [""])[0] for _, _, w in tokens),
         start=np.array([a for a, _, _ in tokens], dtype=np.int64),
         end=np.array([b for _, b, _ in tokens], dtype=np.int64),
         edge=np.array([w in _EDGE_WORDS for w in lowered], dtype=bool),
         cue_before=np.array([k > 0 and lowered[k - 1] in _CUES for k in range(len(tokens))], dtype=bool),
+        capital=capital,
+        function=function,
+        verb=verb,
+        chunk=chunk,
+        chunk_first=chunk_first,
+        chunk_last=chunk_last,
         punct_after=punct_after,
         stop_after=np.array([g.strip()[:1] in (".", "!", "?") for g in gaps] + [True]),
         punct_sum=_prefix(punct_after),
         capital_sum=_prefix(capital),
         digit_sum=_prefix(np.array([any(ch.isdigit() for ch in w) for _, _, w in tokens], dtype=bool)),
+        function_sum=_prefix(function),
+        verb_sum=_prefix(verb),
+        capital_content_sum=_prefix(capital & ~function),
+        chunk_begin_sum=_prefix((chunk >= 0) & (chunk_first == np.arange(len(tokens)))),
     )
     for value in vars(facts).values():
         if isinstance(value, np.ndarray):
