@@ -146,6 +146,8 @@ def test_row_file_reads_what_was_written(tmp_path):
     rows = RowFile(tmp_path / "m.f32", "<f4", 10, 4)
     assert np.array_equal(rows[2:5], matrix[2:5])
     assert np.array_equal(rows[[7, 1, 2, 3, 9]], matrix[[7, 1, 2, 3, 9]])  # any order, runs read at once
+    assert np.array_equal(rows[[0, 2, 3, 8]], matrix[[0, 2, 3, 8]])  # already in order
+    assert np.array_equal(rows[[5, 1, 1, 2]], matrix[[5, 1, 1, 2]])  # repeated rows
     assert np.array_equal(rows[4], matrix[4]) and np.array_equal(np.asarray(rows), matrix)
     assert rows[8:20].shape == (2, 4) and rows[5:5].shape == (0, 4)
     with pytest.raises(IndexError):
