@@ -78,3 +78,14 @@ def test_word_pair_across_a_sentence_boundary_counts_for_the_pair_only():
     phrase = {(c.first, c.last): row[FEATURES.index("phrase")] for c, row in zip(found, matrix)}
     # the question's pairs are (harbour, trade) and (trade, growth): the first spans the boundary
     assert phrase == {(0, 0): 0.0, (0, 1): 0.5, (1, 1): 0.0}
+
+
+def test_a_question_of_stop_words_only_gets_features_not_an_error():
+    text = "Ships sailed into the harbour. Trade grew fast that year."
+    passage = Passage("port.md", ("Port",), "text", text, 0, len(text), ((0, 30), (31, len(text))))
+    document = DocumentInfo("docs/port.md", "port.md", "Port", "", "0" * 64, 1, 0.0)
+    hit = Hit(passage, document, score=1.0, dense=0.5, lexical=0.0, sentence_scores=(0.5, 0.4))
+    found, matrix = candidate_features("Who?", [hit], {})
+    assert len(found) == 3 and matrix.shape == (3, len(FEATURES))
+    assert (matrix[:, FEATURES.index("coverage")] == 0).all() and (matrix[:, FEATURES.index("phrase")] == 0).all()
+    assert candidate_features("Who?", [], {})[1].shape == (0, len(FEATURES))
