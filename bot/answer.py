@@ -26,6 +26,7 @@ SECOND_SOURCE_SHARE = 0.5  # another document's excerpt is shown if it scores at
 SECTION_SEPARATOR = " › "
 
 _WORD = re.compile(r"\w+")
+_SENTENCE_COS = FEATURES.index("sentence_cos")
 
 # A sentence opening like this leans on the one before it, so both are quoted.
 _NEEDS_PREVIOUS = re.compile(
@@ -139,9 +140,6 @@ def score_candidates(question: str, hits: Sequence[Hit], model: LinearModel, ter
     return [_Candidate(c.hit, c.first, c.last, p) for c, p in zip(found, probabilities.tolist(), strict=True)]
 
 
-_SENTENCE_COS = FEATURES.index("sentence_cos")
-
-
 def candidate_features(question: str, hits: Sequence[Hit],
                        term_weights: Mapping[str, float]) -> tuple[list[_Candidate], np.ndarray]:
     """Every sentence, sentence pair or field of every hit, and its features: a candidates x
@@ -189,7 +187,8 @@ def candidate_features(question: str, hits: Sequence[Hit],
     columns["passage_cos"] = np.array([h.dense for h in hits])[rank]
     columns["passage_rank"] = 1.0 / (1 + rank)
     columns["passage_bm25"] = np.array([h.lexical for h in hits])[rank] / best_bm25
-    return found, with_gaps(np.column_stack([columns.get(name, np.zeros(len(rank))) for name in FEATURES]).astype(np.float64))
+    matrix = np.column_stack([columns.get(name, np.zeros(len(rank))) for name in FEATURES]).astype(np.float64)
+    return found, with_gaps(matrix)
 
 
 class _Question:
