@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from bot.ranking import LinearModel
 from bot.spans import question_type, typed_spans
-from bm25s.stopwords import STOPWORDS_EN_PLUS
-
 from index.terms import terms
 
 MAX_WORDS = 6
@@ -52,7 +51,7 @@ FEATURES = (
     *(f"{k}_capitalised" for k in KINDS), *(f"{k}_digit" for k in KINDS), *(f"{k}_words" for k in KINDS),
 )
 
-# Fitted by bench/tune.py on the tuning split (see docs/benchmarks.md).
+# Fitted by bench/tune_highlight.py on the tuning split (see docs/benchmarks.md).
 WEIGHTS = (
     -0.18, -1.26, -1.792, 0.527, 0.25, 0.061, 2.385, -0.385, -0.31, 0.029, 0.159, -0.484,
     -0.09, -0.019, 0.187, -0.067, -0.041, 0.657, 0.633, 0.311, 0.886, 1.383, -0.271, -0.755,
