@@ -18,6 +18,7 @@ import numpy as np
 from bot.ranking import FEATURES, RANKING_MODEL, LinearModel, with_gaps
 from bot.highlight import best_highlight
 from bot.spans import answer_spans, question_type
+from index.documents import FIELD_SEPARATOR
 from index.search import Hit
 from index.terms import term_sequence, term_set, terms, word_set, words
 
@@ -369,4 +370,14 @@ def _excerpt(cand: _Candidate, n: int, question: str) -> Excerpt:
     )
     # Only the top excerpt gets its answer span marked: it is the one read first.
     return Excerpt(text=text, kind=p.kind, score=cand.score, citation=citation,
-                   highlight=best_highlight(question, text) if n == 1 else None)
+                   highlight=best_highlight(question, text, parts=_answer_parts(cand, text)) if n == 1 else None)
+
+
+def _answer_parts(cand: _Candidate, text: str) -> list[tuple[int, int]]:
+    """Where in an excerpt's text an answer may stand: each quoted sentence, or a field's value."""
+    span = cand.span
+    if span is None:
+        value = text.find(FIELD_SEPARATOR)
+        return [(value + len(FIELD_SEPARATOR) if value >= 0 else 0, len(text))]
+    sentences = cand.hit.passage.sentences[cand.first:cand.last + 1]
+    return [(a - span[0], b - span[0]) for a, b in sentences]

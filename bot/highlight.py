@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -292,14 +293,31 @@ def _focus_terms(question: str) -> set[str]:
     return set(terms(m.group(1))) if m else set()
 
 
-def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL) -> tuple[int, int] | None:
+def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL,
+                   parts: Sequence[tuple[int, int]] | None = None) -> tuple[int, int] | None:
+    """The best-scoring run, kept to one of `parts` (offsets into text: the sentences of a
+    two-sentence excerpt, a field's value) when given: a run wholly outside them (in a field's
+    name) is not chosen, and one that runs on into the next sentence is cut back to the
+    sentence holding most of it."""
     starts, ends, matrix = span_features(question, text)
-    if not len(starts):
+    parts = parts or [(0, len(text))]
+    overlaps = np.stack([np.minimum(ends, b) - np.maximum(starts, a) for a, b in parts])  # parts x runs
+    allowed = overlaps.max(axis=0) > 0
+    if not allowed.any():
         return None
-    best = int(np.argmax(model.scores(matrix)))
-    start, end = int(starts[best]), int(ends[best])
+    best = int(np.argmax(np.where(allowed, model.scores(matrix), -np.inf)))
+    part_start, part_end = parts[int(np.argmax(overlaps[:, best]))]
+    start, end = _whole_words(text, max(int(starts[best]), part_start), min(int(ends[best]), part_end))
     # A date or quantity is shown whole ("4 May 1901", not "4 May").
-    for a, b in typed_spans(text, question_type(question)):
-        if a < end and start < b and question_type(question) in ("date", "quantity"):
-            start, end = min(start, a), max(end, b)
+    if question_type(question) in ("date", "quantity"):
+        for a, b in typed_spans(text, question_type(question)):
+            if a < end and start < b and part_start <= a and b <= part_end:
+                start, end = min(start, a), max(end, b)
     return start, end
+
+
+def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """start..end narrowed to the words wholly inside it (a cut run keeps no stray punctuation)."""
+    tokens = _tokens(text)
+    inside = np.flatnonzero((tokens.start >= start) & (tokens.end <= end))
+    return (int(tokens.start[inside[0]]), int(tokens.end[inside[-1]])) if len(inside) else (start, end)

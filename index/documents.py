@@ -58,6 +58,9 @@ class Section:
     end: int
 
 
+FIELD_SEPARATOR = ": "
+
+
 @dataclass(frozen=True)
 class Field:
     """A front-matter fact, e.g. ``Result: Russian victory``."""
@@ -67,7 +70,7 @@ class Field:
 
     @property
     def text(self) -> str:
-        return f"{self.name}: {self.value}"
+        return f"{self.name}{FIELD_SEPARATOR}{self.value}"
 
 
 @dataclass(frozen=True)

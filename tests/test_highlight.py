@@ -3,6 +3,8 @@
 import pytest
 
 from bot.highlight import _tokens, best_highlight
+from index.chunking import sentence_spans
+from index.documents import FIELD_SEPARATOR
 
 
 def test_chunks_are_the_word_runs_between_function_words_verbs_and_punctuation():
@@ -26,3 +28,30 @@ def test_chunks_are_the_word_runs_between_function_words_verbs_and_punctuation()
 def test_the_span_is_the_whole_phrase_that_answers(question, text, expected):
     start, end = best_highlight(question, text)
     assert text[start:end] == expected
+
+
+def test_a_span_stays_inside_one_sentence_of_a_two_sentence_excerpt():
+    text = "Among the dead was the commander of the bridge unit, Colonel Anton Weber. Eventually the unit withdrew."
+    parts = sentence_spans(text, 0, len(text))
+    assert len(parts) == 2
+    start, end = best_highlight("Which colonel died?", text, parts=parts)
+    assert text[start:end] == "Anton Weber"  # not "Anton Weber. Eventually"
+
+
+@pytest.mark.parametrize(("field", "question", "expected"), [
+    ("Location: Kelso harbour", "Where was it?", "Kelso harbour"),
+    ("Place of birth: Kelso", "Where was she born?", "Kelso"),
+    ("Result: decisive victory", "How did it end?", "decisive victory"),
+])
+def test_a_field_marks_its_value_not_its_name(field, question, expected):
+    value = field.index(FIELD_SEPARATOR) + len(FIELD_SEPARATOR)
+    start, end = best_highlight(question, field, parts=[(value, len(field))])
+    assert field[start:end] == expected
+
+
+def test_the_top_field_excerpt_of_an_answer_marks_the_value(seeds_service):
+    answer = seeds_service.ask("What was the result of the battle?")
+    top = answer.excerpts[0]
+    assert top.kind == "field"
+    start, end = top.highlight
+    assert start >= top.text.index(FIELD_SEPARATOR) + len(FIELD_SEPARATOR)
