@@ -9,6 +9,9 @@ benchmark's own environment, never as a project dependency. Both get:
   bench/reindex.py (real text from the first two, generated text from the last);
 - the same questions: the seed dev set (../shared/eval/izium_dev.yaml).
 
+Each system as it ships: txtai encodes with torch (sentence-transformers), citebot encodes
+questions with ONNX Runtime from a checked export of the same model (index/onnx_query.py).
+
 txtai is set up as its documentation suggests for this job: content stored, hybrid
 (dense + BM25) scoring, documents split into the same passages citebot makes, so both
 search the same units. hit@1 counts the answer string inside txtai's top result (a whole
@@ -93,20 +96,21 @@ def main() -> None:
             return citebot.ask(q)
 
         txtai_times, citebot_times, txtai_embed, citebot_embed = [], [], [], []
-        for _ in range(ROUNDS):  # alternated, so drift in machine speed hits both alike
+
+        def timed(call, into):
             for q in questions:
                 t = time.perf_counter()
-                txtai_top(q.question)
-                txtai_times.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                citebot_top(q.question)
-                citebot_times.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                txtai.transform(q.question)
-                txtai_embed.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                embedder.encode_queries([q.question])
-                citebot_embed.append(time.perf_counter() - t)
+                call(q.question)
+                into.append(time.perf_counter() - t)
+
+        # Alternated by round, so drift in machine speed hits both alike; each system runs a
+        # whole round at a time, because right after one runtime (torch for txtai, ONNX Runtime
+        # for citebot's questions) its idle threads still spin and slow the other.
+        for _ in range(ROUNDS):
+            timed(txtai_top, txtai_times)
+            timed(txtai.transform, txtai_embed)
+            timed(citebot_top, citebot_times)
+            timed(lambda q: embedder.encode_queries([q]), citebot_embed)
 
         def txtai_hit(q):
             top = txtai_top(q.question)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from index import onnx_query
 from index.errors import ModelError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -44,7 +45,9 @@ class Embedder:
         self._model = None
         self._counter = None
         self._load_lock = threading.Lock()
-        self._encode_lock = threading.Lock()  # torch runs one encode at a time, on all cores
+        self._encode_lock = threading.Lock()  # one encode at a time, on all cores
+        self._question_encoder_lock = threading.Lock()
+        self._question_encoder: onnx_query.OnnxQueryEncoder | None | bool = False  # False: not looked for yet
 
     @property
     def model(self):
@@ -68,6 +71,26 @@ class Embedder:
         except (OSError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ModelError(f"cannot load model {self.model_name!r}: {first}") from None
+
+    def question_encoder(self) -> onnx_query.OnnxQueryEncoder | None:
+        """The ONNX Runtime encoder for questions: found in the cache, or exported once now."""
+        if self._question_encoder is False:
+            with self._question_encoder_lock:
+                if self._question_encoder is False:
+                    self._question_encoder = self._find_question_encoder()
+        return self._question_encoder or None
+
+    def _find_question_encoder(self) -> onnx_query.OnnxQueryEncoder | None:
+        if os.environ.get("CITEBOT_QUESTION_RUNTIME", "onnx") == "torch":
+            return None
+        try:
+            model_dir = Path(resolve_model(self.model_name))
+        except ModelError:
+            return None  # the torch path reports it
+        length = onnx_query.max_length(model_dir)
+        if not model_dir.is_dir() or length is None or not onnx_query.exportable(model_dir):
+            return None
+        return onnx_query.load_exported(model_dir, length) or onnx_query.export(self.model, model_dir)
 
     @property
     def dimension(self) -> int:
@@ -107,13 +130,23 @@ class Embedder:
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised vectors, the same as SentenceTransformer.encode gives.
 
-        The model is called directly: encode's own bookkeeping cost 1.7-3.5 ms of a 9-12 ms
-        question (bench/latency.py), for identical vectors.
+        Through ONNX Runtime when the model has a checked export (index/onnx_query.py), so a
+        question needs neither torch nor transformers; otherwise the torch model is called
+        directly: encode's own bookkeeping cost 1.7-3.5 ms of a 9-12 ms question.
         """
+        texts = list(texts)
+        encoder = self.question_encoder()
+        if encoder is not None:
+            if not texts:
+                return np.zeros((0, encoder.dimension), dtype=np.float32)
+            parts = []
+            for b in range(0, len(texts), self.batch_size):
+                with self._encode_lock:
+                    parts.append(encoder.encode(texts[b:b + self.batch_size]))
+            return np.concatenate(parts)
         import torch
 
         model = self.model
-        texts = list(texts)
         parts = []
         for b in range(0, len(texts), self.batch_size):
             with self._encode_lock, torch.inference_mode():

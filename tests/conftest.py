@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +20,9 @@ WIKI_SEED = "000_75998707e5f25e0c.txt"
 
 
 @pytest.fixture(scope="session")
-def embedder():
+def embedder(tmp_path_factory):
+    # The question encoder is exported once per test session into a folder of its own.
+    os.environ["CITEBOT_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
     return shared_embedder(DEFAULT_MODEL)
 
 
