@@ -47,7 +47,8 @@ class Embedder:
         self._load_lock = threading.Lock()
         self._encode_lock = threading.Lock()  # one encode at a time, on all cores
         self._question_encoder_lock = threading.Lock()
-        self._question_encoder: onnx_query.OnnxQueryEncoder | None | bool = False  # False: not looked for yet
+        self._question_encoder: onnx_query.OnnxQueryEncoder | None = None
+        self._question_encoder_checked = False
 
     @property
     def model(self):
@@ -74,11 +75,12 @@ class Embedder:
 
     def question_encoder(self) -> onnx_query.OnnxQueryEncoder | None:
         """The ONNX Runtime encoder for questions: found in the cache, or exported once now."""
-        if self._question_encoder is False:
+        if not self._question_encoder_checked:
             with self._question_encoder_lock:
-                if self._question_encoder is False:
+                if not self._question_encoder_checked:
                     self._question_encoder = self._find_question_encoder()
-        return self._question_encoder or None
+                    self._question_encoder_checked = True
+        return self._question_encoder
 
     def _find_question_encoder(self) -> onnx_query.OnnxQueryEncoder | None:
         if os.environ.get("CITEBOT_QUESTION_RUNTIME", "onnx") == "torch":
