@@ -71,3 +71,13 @@ def test_an_export_that_disagreed_is_not_used(tmp_path, embedder):
     record = next(tmp_path.glob("*.json"))
     record.write_text(json.dumps({"agrees": False, "max_difference": 0.5}))
     assert onnx_query.load_exported(model_dir, 256, tmp_path) is None
+
+
+def test_an_unwritable_cache_leaves_questions_on_torch(tmp_path, monkeypatch, embedder):
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would go")
+    monkeypatch.setenv("CITEBOT_CACHE_DIR", str(blocked))
+    fallback = Embedder()
+    assert fallback.question_encoder() is None
+    assert np.allclose(fallback.encode_queries(QUESTIONS), embedder.encode_queries(QUESTIONS), atol=1e-5)
+    assert not list(tmp_path.glob("*.partial.onnx"))
