@@ -11,6 +11,7 @@ Passages are always encoded with torch: they need the per-token vectors of late 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -149,7 +150,8 @@ def export(model, model_dir: Path, folder: Path | None = None) -> OnnxQueryEncod
         agrees = difference <= AGREEMENT
         record.write_text(json.dumps({"agrees": agrees, "max_difference": difference}), encoding="utf-8")
     except Exception as err:  # noqa: BLE001 - an optimisation: any failure keeps the torch path
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
         log.info("question encoder: staying on torch (%s: %s)", type(err).__name__, err)
         return None
     if not agrees:
