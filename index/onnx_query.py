@@ -102,17 +102,23 @@ def _key(model_dir: Path) -> str:
 
 
 def load_exported(model_dir: Path, max_length: int, folder: Path | None = None) -> OnnxQueryEncoder | None:
-    """The checked export of this model, if there is one."""
+    """The checked export of this model, if there is one and it is the file that was checked."""
     folder = folder or cache_dir()
     onnx_file, record = folder / f"{_key(model_dir)}.onnx", folder / f"{_key(model_dir)}.json"
     try:
-        if not json.loads(record.read_text(encoding="utf-8")).get("agrees"):
+        checked = json.loads(record.read_text(encoding="utf-8"))
+        if not checked.get("agrees") or checked.get("file") != _file_facts(onnx_file):
             return None
         return OnnxQueryEncoder(onnx_file, model_dir, max_length)
-    except (OSError, ValueError, ImportError) as err:
+    except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
         if record.exists():
             log.info("question encoder: not using %s (%s)", onnx_file, err)
         return None
+
+
+def _file_facts(path: Path) -> list[int]:
+    stat = path.stat()
+    return [stat.st_size, stat.st_mtime_ns]
 
 
 def export(model, model_dir: Path, folder: Path | None = None) -> OnnxQueryEncoder | None:
@@ -148,7 +154,8 @@ def export(model, model_dir: Path, folder: Path | None = None) -> OnnxQueryEncod
                                 show_progress_bar=False)
         difference = float(np.abs(encoder.encode(_PROBES) - expected).max())
         agrees = difference <= AGREEMENT
-        record.write_text(json.dumps({"agrees": agrees, "max_difference": difference}), encoding="utf-8")
+        record.write_text(json.dumps({"agrees": agrees, "max_difference": difference,
+                                      "file": _file_facts(onnx_file)}), encoding="utf-8")
     except Exception as err:  # noqa: BLE001 - an optimisation: any failure keeps the torch path
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)

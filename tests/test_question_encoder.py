@@ -66,11 +66,26 @@ def test_an_export_that_disagreed_is_not_used(tmp_path, embedder):
     model_dir = Path(resolve_model("all-MiniLM-L6-v2"))
     source = onnx_query.cache_dir()
     for path in source.iterdir():
-        shutil.copy(path, tmp_path / path.name)
+        shutil.copy2(path, tmp_path / path.name)
     assert onnx_query.load_exported(model_dir, 256, tmp_path) is not None
     record = next(tmp_path.glob("*.json"))
-    record.write_text(json.dumps({"agrees": False, "max_difference": 0.5}))
+    checked = json.loads(record.read_text())
+    record.write_text(json.dumps({**checked, "agrees": False, "max_difference": 0.5}))
     assert onnx_query.load_exported(model_dir, 256, tmp_path) is None
+
+
+def test_a_damaged_or_replaced_export_is_not_used(tmp_path, embedder):
+    model_dir = Path(resolve_model("all-MiniLM-L6-v2"))
+    for path in onnx_query.cache_dir().iterdir():
+        shutil.copy2(path, tmp_path / path.name)
+    exported = next(tmp_path.glob("*.onnx"))
+    with exported.open("r+b") as f:
+        f.write(b"garbage")  # same size, new mtime
+    assert onnx_query.load_exported(model_dir, 256, tmp_path) is None
+    record = next(tmp_path.glob("*.json"))
+    checked = json.loads(record.read_text())
+    record.write_text(json.dumps({**checked, "file": onnx_query._file_facts(exported)}))
+    assert onnx_query.load_exported(model_dir, 256, tmp_path) is None  # a bad file fails to load: no error
 
 
 def test_an_unwritable_cache_leaves_questions_on_torch(tmp_path, monkeypatch, embedder):
