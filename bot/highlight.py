@@ -309,8 +309,9 @@ def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL,
     part_start, part_end = parts[int(np.argmax(overlaps[:, best]))]
     start, end = _whole_words(text, max(int(starts[best]), part_start), min(int(ends[best]), part_end))
     # A date or quantity is shown whole ("4 May 1901", not "4 May").
-    if question_type(question) in ("date", "quantity"):
-        for a, b in typed_spans(text, question_type(question)):
+    kind = question_type(question)
+    if kind in ("date", "quantity"):
+        for a, b in typed_spans(text, kind):
             if a < end and start < b and part_start <= a and b <= part_end:
                 start, end = min(start, a), max(end, b)
     return start, end
