@@ -216,8 +216,9 @@ class CitebotBot(commands.Bot):
     async def setup_hook(self) -> None:
         await asyncio.to_thread(self.service.ensure_index)
         await asyncio.to_thread(lambda: self.service.searcher)
-        # Importing torch and loading the model takes seconds; do it while the gateway
-        # connects, so the first question is answered as fast as the rest.
+        # Loading the question encoder (and, the first time, exporting the model to ONNX)
+        # takes from a fraction of a second to ~10 s; do it while the gateway connects, so the
+        # first question is answered as fast as the rest.
         self.warm_up = asyncio.create_task(asyncio.to_thread(self.service.warm_up), name="citebot-warm-up")
         await self.add_cog(CitebotCog(self))
         if self.settings.watch:

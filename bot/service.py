@@ -118,7 +118,7 @@ class CitebotService:
         return answer_question(question, result.hits, settings, result.generation, result.term_weights)
 
     def warm_up(self) -> None:
-        """Load the model and run it once (the first forward pass allocates and is slow)."""
+        """Load the question encoder and run it once (the first run allocates and is slow)."""
         self.embedder.encode_queries(["warm up"])
 
     def documents(self) -> list[DocumentInfo]:
