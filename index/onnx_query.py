@@ -103,8 +103,7 @@ def _key(model_dir: Path) -> str:
 
 def load_exported(model_dir: Path, max_length: int, folder: Path | None = None) -> OnnxQueryEncoder | None:
     """The checked export of this model, if there is one and it is the file that was checked."""
-    folder = folder or cache_dir()
-    onnx_file, record = folder / f"{_key(model_dir)}.onnx", folder / f"{_key(model_dir)}.json"
+    onnx_file, record = _files(model_dir, folder)
     try:
         checked = json.loads(record.read_text(encoding="utf-8"))
         if not checked.get("agrees") or checked.get("file") != _file_facts(onnx_file):
@@ -116,6 +115,12 @@ def load_exported(model_dir: Path, max_length: int, folder: Path | None = None) 
         return None
 
 
+def _files(model_dir: Path, folder: Path | None) -> tuple[Path, Path]:
+    """The export of this model and the record of its check, in the cache folder."""
+    stem = (folder or cache_dir()) / _key(model_dir)
+    return stem.with_suffix(".onnx"), stem.with_suffix(".json")
+
+
 def _file_facts(path: Path) -> list[int]:
     stat = path.stat()
     return [stat.st_size, stat.st_mtime_ns]
@@ -123,10 +128,8 @@ def _file_facts(path: Path) -> list[int]:
 
 def export(model, model_dir: Path, folder: Path | None = None) -> OnnxQueryEncoder | None:
     """Export the loaded SentenceTransformer's transformer, check it, and return its encoder."""
-    folder = folder or cache_dir()
-    key = _key(model_dir)
-    onnx_file, record = folder / f"{key}.onnx", folder / f"{key}.json"
-    partial = folder / f"{key}.{os.getpid()}.partial.onnx"
+    onnx_file, record = _files(model_dir, folder)
+    partial = onnx_file.with_suffix(f".{os.getpid()}.partial.onnx")
     try:
         import torch
 
@@ -139,7 +142,7 @@ def export(model, model_dir: Path, folder: Path | None = None) -> OnnxQueryEncod
                 return self.transformer(input_ids=input_ids, attention_mask=attention_mask,
                                         token_type_ids=token_type_ids).last_hidden_state
 
-        folder.mkdir(parents=True, exist_ok=True)
+        onnx_file.parent.mkdir(parents=True, exist_ok=True)
         encoded = model.tokenizer(list(_PROBES[:2]), padding=True, return_tensors="pt")
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the exporter's notes on ops it rewrites
