@@ -1,7 +1,9 @@
 """Fit the answer-span weights (bot/highlight.py) on the tuning split (even XQuAD articles).
 
 Training rows are the candidate spans of top excerpts that contain the gold answer, labelled
-by SQuAD token F1 with the gold answer (>= 0.5). Prints WEIGHTS and BIAS to paste.
+by SQuAD token F1 with the gold answer (>= 0.5). Prints the tuning split's F1 two ways: in
+sample, and cross-validated (fitted on three quarters of its articles, scored on the rest, four
+ways round), which is the figure to compare feature sets by. Then WEIGHTS and BIAS to paste.
 
     python bench/tune_highlight.py
 """
@@ -23,6 +25,36 @@ from bot.ranking import LinearModel  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
+PENALTY = 0.1  # inverse regularisation strength on standardised features
+FOLDS = 4  # cross-validation folds, by article
+
+
+def fit(tops) -> LinearModel:
+    """Spans are labelled by how well they match (F1 >= 0.5), weighted by that F1, so the best
+    matches count most. Features are standardised for the fit (so one penalty suits them all),
+    then the weights are mapped back to raw features."""
+    rows, labels = [], []
+    for q, text in tops:
+        if not any(a.lower() in text.lower() for a in q.answers):
+            continue
+        for c in span_candidates(q.question, text):
+            rows.append(c.features)
+            labels.append(max(token_f1(text[c.start:c.end], a) for a in q.answers))
+    y, x = np.array(labels), np.array(rows)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=PENALTY, max_iter=5000).fit((x - mean) / scale, (y >= 0.5).astype(int),
+                                                             sample_weight=np.where(y >= 0.5, y, 1.0))
+    weights = model.coef_[0] / scale
+    return LinearModel(tuple(round(float(w), 3) for w in weights), round(float(model.intercept_[0] - weights @ mean), 3))
+
+
+def f1_scores(tops, model: LinearModel) -> list[float]:
+    scores = []
+    for q, text in tops:
+        span = best_highlight(q.question, text, model)
+        shown = text[span[0]:span[1]] if span else ""
+        scores.append(max(token_f1(shown, a) for a in q.answers))
+    return scores
 
 
 def main() -> None:
@@ -36,33 +68,15 @@ def main() -> None:
         answer = xq.ask(q.question)
         if answer.excerpts:
             tops.append((q, answer.excerpts[0].text))
-    rows, labels = [], []
-    for q, text in tops:
-        if not any(a.lower() in text.lower() for a in q.answers):
-            continue
-        for c in span_candidates(q.question, text):
-            f1 = max(token_f1(text[c.start:c.end], a) for a in q.answers)
-            rows.append(c.features)
-            labels.append(f1)
-    # Spans are labelled by how well they match (F1 >= 0.5), weighted by that F1, so the best
-    # matches count most.
-    # Features are standardised for the fit (so one penalty suits them all), then the weights
-    # are mapped back to raw features.
-    y, x = np.array(labels), np.array(rows)
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    fit = LogisticRegression(C=0.1, max_iter=5000).fit((x - mean) / scale, (y >= 0.5).astype(int),
-                                                       sample_weight=np.where(y >= 0.5, y, 1.0))
-    weights = fit.coef_[0] / scale
-    model = LinearModel(tuple(round(float(w), 3) for w in weights),
-                        round(float(fit.intercept_[0] - weights @ mean), 3))
-    scores = []
-    for q, text in tops:
-        span = best_highlight(q.question, text, model)
-        shown = text[span[0]:span[1]] if span else ""
-        scores.append(max(token_f1(shown, a) for a in q.answers))
-    scores += [0.0] * (len(tune) - len(tops))
-    print(f"{len(rows)} candidate spans from {sum(1 for q, t in tops if any(a.lower() in t.lower() for a in q.answers))} excerpts")
-    print(f"tuning split highlight F1 {100 * np.mean(scores):.1f} over {len(tune)} questions")
+    misses = [0.0] * (len(tune) - len(tops))  # no excerpt: no highlight
+    crossed = []
+    for fold in range(FOLDS):
+        held = [t for t in tops if int(t[0].source[:3]) // 2 % FOLDS == fold]
+        crossed += f1_scores(held, fit([t for t in tops if int(t[0].source[:3]) // 2 % FOLDS != fold]))
+    model = fit(tops)
+    in_sample = f1_scores(tops, model)
+    print(f"tuning split highlight F1 over {len(tune)} questions: in sample {100 * np.mean(in_sample + misses):.1f}, "
+          f"cross-validated {100 * np.mean(crossed + misses):.1f}")
     print("WEIGHTS = (\n" + "".join(f"    {', '.join(map(str, model.weights[k:k + 12]))},\n"
                                    for k in range(0, len(model.weights), 12)) + ")")
     print(f"BIAS = {model.bias}")

@@ -1,10 +1,12 @@
 """The answer span inside a quoted excerpt: short word runs scored by a small linear model.
 
-Candidates are runs of one to six words of the excerpt; features say whether the run is of
-the kind the question asks for (a date for "when", a number for "how many", a name for
-"who"), how close it stands to the words the question and excerpt share, whether it repeats
-the question, and whether it sits at a natural phrase boundary. Weights are fitted by
-bench/tune.py on the tuning split. The span is always inside the excerpt; nothing is added.
+Candidates are runs of one to six words of the excerpt, within one sentence; features say
+whether the run is of the kind the question asks for (a date for "when", a number for "how
+many", a name for "who"), how close it stands to the words the question and excerpt share,
+whether it repeats the question, and whether it sits at a natural phrase boundary (function
+words, verbs, punctuation, and the part-of-speech tags and noun-phrase chunks of
+bot/tagging.py). Weights are fitted by bench/tune_highlight.py on the tuning split. The span is
+always inside the excerpt; nothing is added.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 from bot.ranking import LinearModel
 from bot.spans import question_type, typed_spans
+from bot.tagging import TAG_CLASSES, tag_words
 from index.terms import terms
 
 MAX_WORDS = 6
@@ -50,17 +53,28 @@ FEATURES = (
     "cuts_name_after", "cuts_name_before", "mixed_case", "all_capitalised", "after_verb", "before_verb",
     "whole_chunk", "inside_chunk", "cuts_chunk", "chunks",
     *(f"{k}_capitalised" for k in KINDS), *(f"{k}_digit" for k in KINDS), *(f"{k}_words" for k in KINDS),
+    # From the part-of-speech tagger (bot/tagging.py): the run's first and last words, the words
+    # just outside it, and how it lines up with the tagger's noun-phrase chunks.
+    *(f"first_{c}" for c in TAG_CLASSES), *(f"last_{c}" for c in TAG_CLASSES),
+    *(f"before_{c}" for c in TAG_CLASSES), "before_break", *(f"after_{c}" for c in TAG_CLASSES), "after_break",
+    "noun_phrase", "whole_noun_phrase", "in_one_noun_phrase", "starts_noun_phrase", "ends_noun_phrase",
+    "noun_share", "tagged_verb", "tagged_chunks",
 )
 
 # Fitted by bench/tune_highlight.py on the tuning split (see docs/benchmarks.md).
 WEIGHTS = (
-    -0.18, -1.26, -1.792, 0.527, 0.25, 0.061, 2.385, -0.385, -0.31, 0.029, 0.159, -0.484,
-    -0.09, -0.019, 0.187, -0.067, -0.041, 0.657, 0.633, 0.311, 0.886, 1.383, -0.271, -0.755,
-    -1.792, -0.376, -0.327, -0.176, -0.145, -0.257, -0.27, 0.032, -0.032, 0.132, -0.211, 0.028,
-    0.095, -2.495, 0.107, -0.771, 1.323, 1.944, 0.552, -1.645, -0.678, 0.035, -1.786, -0.739,
-    -0.031, 0.2, 0.638,
+    -0.309, -1.241, -2.046, 0.672, -0.01, -0.033, 2.403, -0.517, -0.294, 0.019, 0.065, -0.539,
+    -0.021, -0.244, -0.053, -0.027, -0.047, 0.855, 0.694, 0.612, 0.822, 1.346, -0.257, -0.581,
+    -0.9, -0.174, -0.101, -0.178, -0.147, -0.385, -0.314, -0.287, -0.24, -0.082, -0.104, -0.077,
+    -0.22, -2.477, -0.164, -1.005, 1.151, 1.698, 0.443, -1.775, -1.068, 0.097, -1.632, -0.773,
+    -0.14, 0.116, 0.595, -0.284, 0.47, 0.017, -0.188, 0.155, 0.171, -0.197, 0.231, -0.175,
+    -2.913, 0.0, 0.0, -0.171, 0.062, 0.266, 0.026, -0.132, -0.181, 0.299, 0.029, 0.552,
+    0.083, -1.348, 0.0, 0.0, 0.222, 0.225, 0.329, 0.125, -0.124, -0.238, -0.309, -0.779,
+    0.536, -0.126, -0.019, 0.474, 0.0, 0.167, -0.128, 0.008, -0.217, 0.224, 0.037, -0.196,
+    -0.173, -0.362, -0.063, -0.284, -0.324, -0.231, 0.0, -0.194, 0.52, -0.017, -0.129, 0.118,
+    0.018, 0.405, 1.326, 0.153, -0.154,
 )
-BIAS = -2.561
+BIAS = -3.143
 
 
 SPAN_MODEL = LinearModel(WEIGHTS, BIAS)
@@ -119,6 +133,8 @@ def span_features(question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.
     last = first + last
     runs = (last < count)
     runs[runs] &= ~edge[first[runs]] & ~edge[last[runs]]
+    # A phrase does not run on past the end of a sentence.
+    runs[runs] &= text_tokens.stop_sum[last[runs]] == text_tokens.stop_sum[first[runs]]
     i, j = first[runs], last[runs]  # in (i, j) order, as the runs read left to right
     n = j - i + 1
     inside = anchor_sum[j + 1] - anchor_sum[i]
@@ -188,7 +204,30 @@ def span_features(question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.
     zero = np.zeros(len(i))
     for values in (capitalised, digit, n / MAX_WORDS):
         columns.extend(values if kind == k else zero for k in KINDS)
+    classes = _CLASS_ROWS[tt.tag_class]  # words x classes, one-hot
+    # The word just outside the run, or a break: the text's edge or punctuation between.
+    outside = np.zeros((1, len(TAG_CLASSES)))
+    break_before = ~has_previous | punct_after[previous]
+    break_after = ~has_next | punct_after[j]
+    columns += [*classes[i].T, *classes[j].T,
+                *np.where(break_before[:, None], outside, classes[previous]).T, break_before.astype(float),
+                *np.where(break_after[:, None], outside, classes[following]).T, break_after.astype(float)]
+    noun_phrase = tt.noun_phrase_sum[j + 1] - tt.noun_phrase_sum[i] == n
+    one = tt.tag_chunk[i] == tt.tag_chunk[j]
+    starts_chunk, ends_chunk = tt.tag_chunk_starts[i], tt.tag_chunk_ends[j]
+    columns += [
+        noun_phrase.astype(float), (noun_phrase & one & starts_chunk & ends_chunk).astype(float),
+        (noun_phrase & one).astype(float), (starts_chunk & tt.noun_phrase[i]).astype(float),
+        (ends_chunk & tt.noun_phrase[j]).astype(float), (tt.noun_sum[j + 1] - tt.noun_sum[i]) / n,
+        (tt.tagged_verb_sum[j + 1] > tt.tagged_verb_sum[i]).astype(float),
+        (tt.tag_chunk[j] - tt.tag_chunk[i]) / 3.0,
+    ]
     return start, end, np.column_stack(columns).astype(float)
+
+
+_CLASS_ROWS = np.eye(len(TAG_CLASSES))
+_NOUN_CLASSES = [TAG_CLASSES.index(c) for c in ("NN", "NNP", "CD")]
+_PUNCTUATION_MARK = re.compile(r"[^\w\s]")
 
 
 _LOG1P = np.array([math.log1p(d) for d in range(100)])  # math's, so features match bench/tune_highlight.py fits
@@ -216,12 +255,21 @@ class _TextTokens:
     chunk_first: np.ndarray  # first and last word of the word's chunk
     chunk_last: np.ndarray
     punct_sum: np.ndarray
+    stop_sum: np.ndarray  # sentence ends after words 0..k-1
     capital_sum: np.ndarray
     digit_sum: np.ndarray
     function_sum: np.ndarray
     verb_sum: np.ndarray
     capital_content_sum: np.ndarray  # capitalised words that are not function words
     chunk_begin_sum: np.ndarray
+    tag_class: np.ndarray  # from the part-of-speech tagger: bot/tagging.py
+    tag_chunk: np.ndarray
+    tag_chunk_starts: np.ndarray
+    tag_chunk_ends: np.ndarray
+    noun_phrase: np.ndarray
+    noun_phrase_sum: np.ndarray
+    noun_sum: np.ndarray
+    tagged_verb_sum: np.ndarray
 
 
 def _chunks(breaks: np.ndarray, punct_after: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -256,6 +304,11 @@ def _tokens(text: str) -> _TextTokens:
     function = np.array([w in _FUNCTION_WORDS for w in lowered], dtype=bool)
     verb = np.array([w[:1].islower() and (w in _VERBS or w.endswith(("ed", "ing"))) for _, _, w in tokens], dtype=bool)
     chunk, chunk_first, chunk_last = _chunks(function | verb, punct_after)
+    stop_after = np.array([g.strip()[:1] in (".", "!", "?") for g in gaps] + [True])
+    tags = tag_words([w for _, _, w in tokens],
+                     [""] + ["".join(_PUNCTUATION_MARK.findall(g)) for g in gaps])
+    tag_chunk = tags.chunk
+    count = len(tokens)
     facts = _TextTokens(
         stems=tuple((terms(w) or [""])[0] for _, _, w in tokens),
         start=np.array([a for a, _, _ in tokens], dtype=np.int64),
@@ -269,14 +322,23 @@ def _tokens(text: str) -> _TextTokens:
         chunk_first=chunk_first,
         chunk_last=chunk_last,
         punct_after=punct_after,
-        stop_after=np.array([g.strip()[:1] in (".", "!", "?") for g in gaps] + [True]),
+        stop_after=stop_after,
         punct_sum=_prefix(punct_after),
+        stop_sum=_prefix(stop_after),
         capital_sum=_prefix(capital),
         digit_sum=_prefix(np.array([any(ch.isdigit() for ch in w) for _, _, w in tokens], dtype=bool)),
         function_sum=_prefix(function),
         verb_sum=_prefix(verb),
         capital_content_sum=_prefix(capital & ~function),
         chunk_begin_sum=_prefix((chunk >= 0) & (chunk_first == np.arange(len(tokens)))),
+        tag_class=tags.tag_class,
+        tag_chunk=tag_chunk,
+        tag_chunk_starts=np.concatenate([[True], tag_chunk[1:] != tag_chunk[:-1]])[:count],
+        tag_chunk_ends=np.concatenate([tag_chunk[:-1] != tag_chunk[1:], [True]])[-count:] if count else np.zeros(0, bool),
+        noun_phrase=tags.noun_phrase,
+        noun_phrase_sum=_prefix(tags.noun_phrase),
+        noun_sum=_prefix(np.isin(tags.tag_class, _NOUN_CLASSES)),
+        tagged_verb_sum=_prefix(tags.tag_class == TAG_CLASSES.index("VB")),
     )
     for value in vars(facts).values():
         if isinstance(value, np.ndarray):

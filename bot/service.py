@@ -10,6 +10,7 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bot import tagging
 from bot.answer import Answer, AnswerSettings, answer_question
 from bot.config import Settings
 from index.chunking import ChunkSettings
@@ -118,8 +119,10 @@ class CitebotService:
         return answer_question(question, result.hits, settings, result.generation, result.term_weights)
 
     def warm_up(self) -> None:
-        """Load the question encoder and run it once (the first run allocates and is slow)."""
+        """Load the question encoder and run it once (the first run allocates and is slow), and
+        the tagger's lexicon (~0.1 s to read)."""
         self.embedder.encode_queries(["warm up"])
+        tagging.warm_up()
 
     def documents(self) -> list[DocumentInfo]:
         return self.searcher.generation.documents()
