@@ -81,9 +81,11 @@ def _english_parser():
                     context=str(folder / "en-context.txt"), entities=str(folder / "en-entities.txt"),
                     language="en",
                 )
-                parser = text_module.Parser(lexicon=lexicon, default=("NN", "NNP", "CD"), language="en")
-                parser.find_tags(["warm", "up"])  # loads the lexicon now, not inside a first answer
-                _parser = parser
+                # Its lexicon and rule lists load themselves on first use; loading them all here,
+                # under the lock, keeps two answers in worker threads from both loading one.
+                for part in (lexicon, lexicon.morphology, lexicon.context, lexicon.entities):
+                    len(part)
+                _parser = text_module.Parser(lexicon=lexicon, default=("NN", "NNP", "CD"), language="en")
     return _parser
 
 

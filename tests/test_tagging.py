@@ -38,3 +38,23 @@ def test_tagging_does_not_start_textblobs_package():
             "print(sorted(m for m in ('nltk', 'scipy', 'textblob') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_answers_in_parallel_threads_load_the_tagger_once():
+    code = """
+import threading
+from bot import tagging
+words = "Ukrainian forces recaptured the glorbified town".split()
+results = []
+threads = [threading.Thread(target=lambda: results.append(tagging.tag_words(words, [''] * 6).tag_class.tolist()))
+           for _ in range(8)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+lexicon = tagging._english_parser().lexicon
+print(len({str(r) for r in results}), len(results), len(lexicon.morphology), len(lexicon.context), len(lexicon.entities))
+"""
+    parallel = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    single = subprocess.run([sys.executable, "-c", code.replace("range(8)", "range(1)")],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert parallel[:2] == ["1", "8"]  # every thread got the same tags
+    assert parallel[2:] == single[2:]  # each rule list loaded once, not once per thread
