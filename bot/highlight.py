@@ -308,7 +308,8 @@ def _tokens(text: str) -> _TextTokens:
     tags = tag_words([w for _, _, w in tokens],
                      [""] + ["".join(_PUNCTUATION_MARK.findall(g)) for g in gaps])
     tag_chunk = tags.chunk
-    count = len(tokens)
+    chunk_starts, chunk_ends = np.ones(len(tokens), dtype=bool), np.ones(len(tokens), dtype=bool)
+    chunk_starts[1:] = chunk_ends[:-1] = tag_chunk[1:] != tag_chunk[:-1]
     facts = _TextTokens(
         stems=tuple((terms(w) or [""])[0] for _, _, w in tokens),
         start=np.array([a for a, _, _ in tokens], dtype=np.int64),
@@ -333,8 +334,8 @@ def _tokens(text: str) -> _TextTokens:
         chunk_begin_sum=_prefix((chunk >= 0) & (chunk_first == np.arange(len(tokens)))),
         tag_class=tags.tag_class,
         tag_chunk=tag_chunk,
-        tag_chunk_starts=np.concatenate([[True], tag_chunk[1:] != tag_chunk[:-1]])[:count],
-        tag_chunk_ends=np.concatenate([tag_chunk[:-1] != tag_chunk[1:], [True]])[-count:] if count else np.zeros(0, bool),
+        tag_chunk_starts=chunk_starts,
+        tag_chunk_ends=chunk_ends,
         noun_phrase=tags.noun_phrase,
         noun_phrase_sum=_prefix(tags.noun_phrase),
         noun_sum=_prefix(np.isin(tags.tag_class, _NOUN_CLASSES)),
