@@ -19,7 +19,7 @@ _NUMBER_WORD = (r"(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleve
                 r"|eighty|ninety|hundred|thousand|million|billion|trillion|dozen|several|half)")
 _DATE = re.compile(
     rf"\b(?:(?:early|mid|late)[- ])?(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:and\s+\d{{1,2}}\s+)?{_MONTH}(?:,?\s+\d{{3,4}})?"
-    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{3,4}})?"
+    rf"|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{3,4}})?"
     rf"|{_MONTH}\s+(?:of\s+)?\d{{4}}"
     rf"|(?:early|mid|late)[- ]{_MONTH}"
     rf"|\d{{1,2}}(?:st|nd|rd|th)\s+century|\d{{3,4}}s"
@@ -34,6 +34,7 @@ _QUANTITY = re.compile(
     rf"|\b{_NUMBER_WORD}(?:[- ]{_NUMBER_WORD})*\b",
     re.IGNORECASE,
 )
+_LEADING_PREPOSITION = re.compile(r"(?:in|since|by|from|until|before|after|during)\s+(?=\d)", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|al|and|for)?\s*[A-Z0-9][\w'’.-]*)*")
 
 _WHICH = r"\b(?:what|which)\s+(?:\w+\s+){0,3}"  # "which team", "what was the final score"
@@ -66,12 +67,18 @@ def typed_spans(text: str, kind: str) -> tuple[tuple[int, int], ...]:
     """Spans in text that could answer a question of the given type (cached: the same
     sentences come up for many questions)."""
     if kind == "date":
-        return tuple(m.span() for m in _DATE.finditer(text))
+        return tuple(_without_preposition(text, *m.span()) for m in _DATE.finditer(text))
     if kind == "quantity":
         return tuple(m.span() for m in _QUANTITY.finditer(text) if not _DATE.fullmatch(m.group(0)))
     if kind in ("name", "place"):
         return tuple(m.span() for m in _NAME.finditer(text))
     return ()
+
+
+def _without_preposition(text: str, start: int, end: int) -> tuple[int, int]:
+    """"in 1936" is matched whole (a bare number is no year), but the date is "1936"."""
+    lead = _LEADING_PREPOSITION.match(text, start, end)
+    return (lead.end(), end) if lead else (start, end)
 
 
 def answer_spans(text: str, kind: str, asked) -> list[tuple[int, int]]:

@@ -3,6 +3,7 @@
 import pytest
 
 from bot.highlight import _tokens, best_highlight, span_candidates
+from bot.spans import typed_spans
 from index.chunking import sentence_spans
 from index.documents import FIELD_SEPARATOR
 
@@ -60,3 +61,18 @@ def test_the_top_field_excerpt_of_an_answer_marks_the_value(seeds_service):
     assert top.kind == "field"
     start, end = top.highlight
     assert start >= top.text.index(FIELD_SEPARATOR) + len(FIELD_SEPARATOR)
+
+
+@pytest.mark.parametrize(("text", "dates"), [
+    ("In 1936 the army moved back, until 1950.", ["1936", "1950"]),  # the preposition is not the date
+    ("She was born in May 1901 in Kelso.", ["May 1901"]),  # not "May 19"
+    ("On September 10, 2022 and on 7 January 1943.", ["September 10, 2022", "7 January 1943"]),
+])
+def test_dates_are_found_whole_and_without_their_preposition(text, dates):
+    assert [text[a:b] for a, b in typed_spans(text, "date")] == dates
+
+
+def test_a_year_asked_for_is_highlighted_without_its_preposition():
+    text = "The German army reoccupied the Rhineland in 1936, in breach of the treaty."
+    start, end = best_highlight("When did the German army reoccupy the Rhineland?", text)
+    assert text[start:end] == "1936"

@@ -45,7 +45,7 @@ def test_held_out_xquad_subset(xquad_subset):
     assert result["hit@1"] >= 0.82, result["failures"][:5]
     assert result["hit@3"] >= 0.93
     assert result["wrongly_declined"] <= 0.05
-    assert result["highlight_f1"] >= 35  # 38.4 measured
+    assert result["highlight_f1"] >= 37  # 40.6 measured
     assert result["mean_top_excerpt_chars"] <= 280
 
 
