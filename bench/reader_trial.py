@@ -1,0 +1,204 @@
+"""Trial, not shipped: would a reader fine-tuned from the embedding model lift the highlight?
+
+The embedding model plus a start/end head is fine-tuned as an extractive reader (question and
+excerpt encoded together) on the TUNING split's top excerpts that hold the answer (even XQuAD
+articles). Its per-word start and end log-probabilities are then added to the span model's
+features (bot/highlight.py), whose weights are fitted on the tuning split with out-of-fold
+reader outputs (two readers, each trained on half of its articles). Held out: the odd
+articles, read by a reader trained on the whole tuning split. Prints held-out highlight F1
+for the span model alone, the reader alone, and both. Takes ~12 min on 2 cores at 10 epochs.
+
+    python bench/reader_trial.py [--epochs 10] [--lr 1e-4] [--freeze 0]
+
+--freeze N keeps the word embeddings and the first N layers as they are (what would have to
+be shipped shrinks from the whole model to the layers trained).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from sklearn.linear_model import LogisticRegression  # noqa: E402
+
+from bot.config import load_settings  # noqa: E402
+from bot.evaluate import eval_settings, load_eval_file, token_f1  # noqa: E402
+from bot.highlight import _tokens, span_features  # noqa: E402
+from bot.service import CitebotService  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
+BATCH = 16
+
+
+def holds_answer(item) -> bool:
+    return any(a.lower() in item["text"].lower() for a in item["answers"])
+
+
+class Reader(torch.nn.Module):
+    def __init__(self, encoder):
+        super().__init__()
+        self.encoder = copy.deepcopy(encoder)
+        self.head = torch.nn.Linear(encoder.config.hidden_size, 2)
+
+    def forward(self, batch):
+        start_end = self.head(self.encoder(**batch).last_hidden_state)
+        context = (batch["token_type_ids"] == 1) & (batch["attention_mask"] == 1)
+        return start_end[..., 0].masked_fill(~context, -1e4), start_end[..., 1].masked_fill(~context, -1e4)
+
+
+def encode(tokenizer, items):
+    batch = tokenizer([i["question"] for i in items], [i["text"] for i in items], truncation="only_second",
+                      max_length=192, padding=True, return_offsets_mapping=True, return_tensors="pt")
+    offsets = batch.pop("offset_mapping").tolist()
+    sequences = [batch.sequence_ids(k) for k in range(len(items))]
+    starts, ends = [], []
+    for k, item in enumerate(items):
+        lowered, first, last = item["text"].lower(), 0, 0
+        where = next((p, p + len(a)) for a in item["answers"] if (p := lowered.find(a.lower())) >= 0) if holds_answer(item) else (-1, -1)
+        for t, ((a, b), seq) in enumerate(zip(offsets[k], sequences[k])):
+            if seq == 1 and where[0] >= 0 and b > a:
+                if not first and b > where[0]:
+                    first = t
+                if a < where[1]:
+                    last = t
+        starts.append(first)
+        ends.append(max(first, last))
+    return batch, offsets, sequences, torch.tensor(starts), torch.tensor(ends)
+
+
+def train(encoder, tokenizer, items, epochs: int, lr: float, freeze: int) -> Reader:
+    torch.manual_seed(0)
+    random.seed(0)
+    reader = Reader(encoder)
+    if freeze:
+        frozen = [reader.encoder.embeddings, *reader.encoder.encoder.layer[:freeze]]
+        for module in frozen:
+            for p in module.parameters():
+                p.requires_grad = False
+    params = [p for p in reader.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    items, steps, step = list(items), epochs * -(-len(items) // BATCH), 0
+    reader.train()
+    for _ in range(epochs):
+        random.shuffle(items)
+        for k in range(0, len(items), BATCH):
+            batch, _, _, starts, ends = encode(tokenizer, items[k:k + BATCH])
+            start_logits, end_logits = reader(batch)
+            loss = (torch.nn.functional.cross_entropy(start_logits, starts)
+                    + torch.nn.functional.cross_entropy(end_logits, ends)) / 2
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            step += 1
+            for group in optimiser.param_groups:
+                group["lr"] = lr * (1 - step / steps)
+    reader.eval()
+    return reader
+
+
+def word_log_probabilities(reader, tokenizer, items) -> None:
+    """Each item gets "reader": per word of the text (highlight's words), the log-probability
+    that the answer starts there and that it ends there."""
+    with torch.no_grad():
+        for k in range(0, len(items), 32):
+            chunk = items[k:k + 32]
+            batch, offsets, sequences, _, _ = encode(tokenizer, chunk)
+            start_logits, end_logits = reader(batch)
+            for r, item in enumerate(chunk):
+                words = _tokens(item["text"])
+                starts, ends = np.full(len(words.start), -30.0), np.full(len(words.start), -30.0)
+                pieces = [(t, a, b) for t, ((a, b), seq) in enumerate(zip(offsets[r], sequences[r])) if seq == 1 and b > a]
+                for w, (a, b) in enumerate(zip(words.start, words.end)):
+                    inside = [t for t, pa, pb in pieces if pa >= a and pb <= b]
+                    if inside:
+                        starts[w], ends[w] = start_logits[r, inside[0]], end_logits[r, inside[-1]]
+                item["reader"] = (_log_softmax(starts), _log_softmax(ends))
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    x = x - x.max()
+    return x - np.log(np.exp(x).sum())
+
+
+def rows(item, use: str):
+    starts, ends, matrix = span_features(item["question"], item["text"])
+    words = _tokens(item["text"])
+    i, j = np.searchsorted(words.start, starts), np.searchsorted(words.end, ends)
+    start_lp, end_lp = item["reader"]
+    reader = np.column_stack([start_lp[i], end_lp[j], start_lp[i] + end_lp[j]])
+    return starts, ends, {"span model": matrix, "reader": reader, "both": np.hstack([matrix, reader])}[use]
+
+
+def fit(items, use: str) -> np.ndarray:
+    x, y = [], []
+    for item in items:
+        if holds_answer(item):
+            starts, ends, matrix = rows(item, use)
+            x.append(matrix)
+            y.extend(max(token_f1(item["text"][a:b], g) for g in item["answers"]) for a, b in zip(starts, ends))
+    x, y = np.vstack(x), np.array(y)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=0.1, max_iter=5000).fit((x - mean) / scale, (y >= 0.5).astype(int),
+                                                         sample_weight=np.where(y >= 0.5, y, 1.0))
+    return model.coef_[0] / scale
+
+
+def f1(items, weights: np.ndarray, use: str) -> list[float]:
+    scores = []
+    for item in items:
+        starts, ends, matrix = rows(item, use)
+        best = int(np.argmax(matrix @ weights))
+        scores.append(max(token_f1(item["text"][starts[best]:ends[best]], g) for g in item["answers"]))
+    return scores
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--freeze", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    base = load_settings()
+    xquad = load_eval_file(str(SHARED / "xquad" / "xquad.en.json"))
+    service = CitebotService(eval_settings(base, xquad))
+    service.ensure_index()
+    items = []
+    for q in xquad.questions:
+        answer = service.ask(q.question)
+        if answer.excerpts:
+            top = answer.excerpts[0]
+            items.append({"question": q.question, "text": top.text, "answers": q.answers, "article": int(q.source[:3]),
+                          "right": top.citation.path == q.source})
+    held_count = sum(1 for q in xquad.questions if int(q.source[:3]) % 2 == 1)
+    tune = [i for i in items if i["article"] % 2 == 0]
+    held = [i for i in items if i["article"] % 2 == 1]
+    model = service.embedder.model
+    encoder, tokenizer = model[0].auto_model, model.tokenizer
+    started = time.perf_counter()
+    for side in (0, 1):  # out-of-fold reader outputs for fitting the combined span model
+        trained_on = [i for i in tune if i["article"] // 2 % 2 != side and holds_answer(i)]
+        word_log_probabilities(train(encoder, tokenizer, trained_on, args.epochs, args.lr, args.freeze), tokenizer,
+                               [i for i in tune if i["article"] // 2 % 2 == side])
+    reader = train(encoder, tokenizer, [i for i in tune if holds_answer(i)], args.epochs, args.lr, args.freeze)
+    word_log_probabilities(reader, tokenizer, held)
+    trainable = sum(p.numel() for p in reader.parameters() if p.requires_grad)
+    print(f"epochs {args.epochs}, lr {args.lr}, first {args.freeze} layers frozen: {trainable / 1e6:.1f}M weights trained, "
+          f"{time.perf_counter() - started:.0f} s for three readers")
+    answered = [i for i in held if i["right"] and holds_answer(i)]
+    for use in ("span model", "reader", "both"):
+        weights = fit(tune, use)
+        print(f"{use:>10}: held-out highlight F1 {100 * sum(f1(held, weights, use)) / held_count:.1f} over {held_count} "
+              f"questions, {100 * np.mean(f1(answered, weights, use)):.1f} where the top excerpt holds the answer")
+
+
+if __name__ == "__main__":
+    main()
