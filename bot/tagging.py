@@ -18,7 +18,7 @@ from types import ModuleType
 
 import numpy as np
 
-from index.errors import CitebotError
+from index.errors import TaggerUnavailable
 
 # Penn Treebank tags folded into the classes that matter at a phrase's edges.
 TAG_CLASSES = ("DT", "IN", "VB", "NN", "NNP", "JJ", "CD", "PRP", "RB", "CC", "TO", "POS", "other")
@@ -31,10 +31,6 @@ class WordTags:
     tag_class: np.ndarray  # index into TAG_CLASSES, per word
     chunk: np.ndarray  # number of the word's phrase chunk; words of one chunk share it
     noun_phrase: np.ndarray  # the word is in a noun-phrase chunk
-
-
-class TaggerUnavailable(CitebotError):
-    pass
 
 
 _lock = threading.Lock()

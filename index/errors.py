@@ -21,6 +21,10 @@ class ModelError(CitebotError):
     """The embedding model cannot be found or loaded."""
 
 
+class TaggerUnavailable(CitebotError):
+    """The part-of-speech tagger the answer highlight uses (textblob's) cannot be loaded."""
+
+
 class IndexNotFound(CitebotError):
     """No index has been built yet in the index folder."""
 
