@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from bot.ranking import FEATURES, RANKING_MODEL, LinearModel, with_gaps
-from bot.highlight import best_highlight
+from bot.highlight import WordReader, best_highlight
 from bot.spans import answer_spans, question_type
 from index.documents import FIELD_SEPARATOR
 from index.search import Hit
@@ -46,6 +46,7 @@ class AnswerSettings:
     # ("capital" of Ukraine for a question about Australia); chosen by bench/tune.py.
     min_similarity: float = 0.307
     model: LinearModel = RANKING_MODEL
+    reader: WordReader | None = None  # marks the answer span; None: the span model alone
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings
             continue
         chosen.append(cand)
     chosen = _with_second_source(chosen, candidates, settings)
-    excerpts = tuple(_excerpt(c, n, question) for n, c in enumerate(chosen, start=1))
+    excerpts = tuple(_excerpt(c, n, question, settings.reader) for n, c in enumerate(chosen, start=1))
     return Answer(question, True, "", excerpts, generation)
 
 
@@ -355,7 +356,7 @@ def _overlaps(a: _Candidate, b: _Candidate) -> bool:
     return sa[0] < sb[1] and sb[0] < sa[1]
 
 
-def _excerpt(cand: _Candidate, n: int, question: str) -> Excerpt:
+def _excerpt(cand: _Candidate, n: int, question: str, reader: WordReader | None) -> Excerpt:
     hit, p = cand.hit, cand.hit.passage
     span = cand.span
     if span is None:
@@ -370,7 +371,8 @@ def _excerpt(cand: _Candidate, n: int, question: str) -> Excerpt:
     )
     # Only the top excerpt gets its answer span marked: it is the one read first.
     return Excerpt(text=text, kind=p.kind, score=cand.score, citation=citation,
-                   highlight=best_highlight(question, text, parts=_answer_parts(cand, text)) if n == 1 else None)
+                   highlight=best_highlight(question, text, parts=_answer_parts(cand, text), reader=reader)
+                   if n == 1 else None)
 
 
 def _answer_parts(cand: _Candidate, text: str) -> list[tuple[int, int]]:

@@ -15,6 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from functools import lru_cache
 
 import numpy as np
@@ -78,6 +79,20 @@ BIAS = -3.155
 
 
 SPAN_MODEL = LinearModel(WEIGHTS, BIAS)
+
+# With the trained reader (bot/reader.py): its log-probabilities that the answer starts at the
+# run's first word and ends at its last. The weights of this model live with the reader's.
+READER_FEATURES = (*FEATURES, "reader_start", "reader_end", "reader_span")
+
+
+class WordReader(Protocol):
+    """A reader: per word of a text, log P(answer starts here) and log P(answer ends here)."""
+
+    @property
+    def span_model(self) -> LinearModel: ...
+
+    def word_log_probabilities(self, question: str, text: str, word_starts: np.ndarray,
+                               word_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 @dataclass(frozen=True)
@@ -357,17 +372,21 @@ def _focus_terms(question: str) -> set[str]:
 
 
 def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL,
-                   parts: Sequence[tuple[int, int]] | None = None) -> tuple[int, int] | None:
+                   parts: Sequence[tuple[int, int]] | None = None,
+                   reader: WordReader | None = None) -> tuple[int, int] | None:
     """The best-scoring run, kept to one of `parts` (offsets into text: the sentences of a
     two-sentence excerpt, a field's value) when given: a run wholly outside them (in a field's
     name) is not chosen, and one that runs on into the next sentence is cut back to the
-    sentence holding most of it."""
+    sentence holding most of it. With a reader, runs are scored by the reader's span model."""
     starts, ends, matrix = span_features(question, text)
     parts = parts or [(0, len(text))]
     overlaps = np.stack([np.minimum(ends, b) - np.maximum(starts, a) for a, b in parts])  # parts x runs
     allowed = overlaps.max(axis=0) > 0
     if not allowed.any():
         return None
+    if reader is not None:
+        model = reader.span_model
+        matrix = np.hstack([matrix, reader_features(reader, question, text, starts, ends)])
     best = int(np.argmax(np.where(allowed, model.scores(matrix), -np.inf)))
     part_start, part_end = parts[int(np.argmax(overlaps[:, best]))]
     start, end = _whole_words(text, max(int(starts[best]), part_start), min(int(ends[best]), part_end))
@@ -378,6 +397,15 @@ def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL,
             if a < end and start < b and part_start <= a and b <= part_end:
                 start, end = min(start, a), max(end, b)
     return start, end
+
+
+def reader_features(reader: WordReader, question: str, text: str, starts: np.ndarray,
+                    ends: np.ndarray) -> np.ndarray:
+    """The reader's columns of READER_FEATURES for runs with these start and end offsets."""
+    words = _tokens(text)
+    start_lp, end_lp = reader.word_log_probabilities(question, text, words.start, words.end)
+    first, last = np.searchsorted(words.start, starts), np.searchsorted(words.end, ends)
+    return np.column_stack([start_lp[first], end_lp[last], start_lp[first] + end_lp[last]])
 
 
 def _whole_words(text: str, start: int, end: int) -> tuple[int, int]:

@@ -11,12 +11,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot import tagging
+from bot.reader import OnnxReader, find_reader
 from bot.answer import Answer, AnswerSettings, answer_question
 from bot.config import Settings
 from index.chunking import ChunkSettings
 from index.dense import DenseSpec
-from index.embedding import Embedder, shared_embedder
-from index.errors import IndexCorrupt, IndexNotFound
+from index.embedding import Embedder, resolve_model, shared_embedder
+from index.errors import IndexCorrupt, IndexNotFound, ModelError
 from index.indexer import IndexReport, ProgressFactory, update_index
 from index.search import Searcher
 from index.store import (
@@ -44,6 +45,9 @@ class CitebotService:
         self.index_dir = Path(settings.index_dir)
         self._searcher: Searcher | None = None
         self._reindex_lock = threading.Lock()
+        self._reader_lock = threading.Lock()
+        self._reader: OnnxReader | None = None
+        self._reader_checked = False
         self.warning = ""  # set when serving a fallback generation
 
     @property
@@ -56,7 +60,23 @@ class CitebotService:
 
     @property
     def answer_settings(self) -> AnswerSettings:
-        return AnswerSettings(k=self.settings.k, threshold=self.settings.threshold)
+        return AnswerSettings(k=self.settings.k, threshold=self.settings.threshold, reader=self.reader())
+
+    def reader(self) -> OnnxReader | None:
+        """The trained reader for the highlight (bot/reader.py), found or exported on first use;
+        None when it is switched off or does not fit the model."""
+        if not self.settings.reader:
+            return None
+        if not self._reader_checked:
+            with self._reader_lock:
+                if not self._reader_checked:
+                    try:
+                        model_dir = Path(resolve_model(self.embedder.model_name))
+                    except ModelError:
+                        model_dir = None  # the search reports it
+                    self._reader = model_dir and find_reader(model_dir, lambda: self.embedder.model)
+                    self._reader_checked = True
+        return self._reader
 
     def index_is_current_for_docs(self) -> bool:
         try:
@@ -79,6 +99,8 @@ class CitebotService:
             )
             if report.wrote or self._searcher is None:
                 self.open()
+            if self.embedder.loaded:
+                self.reader()  # exported now, while the torch model is loaded, not at the first question
             return report
 
     def ensure_index(self, progress: ProgressFactory | None = None) -> IndexReport | None:
@@ -120,9 +142,11 @@ class CitebotService:
 
     def warm_up(self) -> None:
         """Load the question encoder and run it once (the first run allocates and is slow), and
-        the tagger's lexicon (~0.1 s to read)."""
+        the tagger's lexicon (~0.1 s to read), and the reader."""
         self.embedder.encode_queries(["warm up"])
         tagging.warm_up()
+        if (warm := self.reader()) is not None:
+            warm.logits("Warm up?", "Warm up.")
 
     def documents(self) -> list[DocumentInfo]:
         return self.searcher.generation.documents()

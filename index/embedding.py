@@ -58,6 +58,10 @@ class Embedder:
                     self._model = self._load()
         return self._model
 
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
     def _load(self):
         location = resolve_model(self.model_name)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")

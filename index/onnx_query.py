@@ -92,7 +92,7 @@ def max_length(model_dir: Path) -> int | None:
         return None
 
 
-def _key(model_dir: Path) -> str:
+def model_key(model_dir: Path) -> str:
     """Names the export after the model's files, so a changed model is exported again."""
     facts = [str(model_dir.resolve())]
     for path in sorted(model_dir.glob("*.json")) + sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
@@ -106,7 +106,7 @@ def load_exported(model_dir: Path, max_length: int, folder: Path | None = None) 
     onnx_file, record = _files(model_dir, folder)
     try:
         checked = json.loads(record.read_text(encoding="utf-8"))
-        if not checked.get("agrees") or checked.get("file") != _file_facts(onnx_file):
+        if not checked.get("agrees") or checked.get("file") != file_facts(onnx_file):
             return None
         return OnnxQueryEncoder(onnx_file, model_dir, max_length)
     except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
@@ -117,11 +117,11 @@ def load_exported(model_dir: Path, max_length: int, folder: Path | None = None) 
 
 def _files(model_dir: Path, folder: Path | None) -> tuple[Path, Path]:
     """The export of this model and the record of its check, in the cache folder."""
-    stem = (folder or cache_dir()) / _key(model_dir)
+    stem = (folder or cache_dir()) / model_key(model_dir)
     return stem.with_suffix(".onnx"), stem.with_suffix(".json")
 
 
-def _file_facts(path: Path) -> list[int]:
+def file_facts(path: Path) -> list[int]:
     stat = path.stat()
     return [stat.st_size, stat.st_mtime_ns]
 
@@ -158,7 +158,7 @@ def export(model, model_dir: Path, folder: Path | None = None) -> OnnxQueryEncod
         difference = float(np.abs(encoder.encode(_PROBES) - expected).max())
         agrees = difference <= AGREEMENT
         record.write_text(json.dumps({"agrees": agrees, "max_difference": difference,
-                                      "file": _file_facts(onnx_file)}), encoding="utf-8")
+                                      "file": file_facts(onnx_file)}), encoding="utf-8")
     except Exception as err:  # noqa: BLE001 - an optimisation: any failure keeps the torch path
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)

@@ -45,7 +45,7 @@ def test_held_out_xquad_subset(xquad_subset):
     assert result["hit@1"] >= 0.82, result["failures"][:5]
     assert result["hit@3"] >= 0.93
     assert result["wrongly_declined"] <= 0.05
-    assert result["highlight_f1"] >= 37  # 40.6 measured
+    assert result["highlight_f1"] >= 47  # 50.3 measured with the reader (40.6 with the span model alone)
     assert result["mean_top_excerpt_chars"] <= 280
 
 

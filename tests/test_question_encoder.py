@@ -19,7 +19,8 @@ QUESTIONS = ["When was the bridge opened?", "How many people attended the ceremo
 def test_questions_go_through_the_checked_export(embedder):
     encoder = embedder.question_encoder()
     assert isinstance(encoder, onnx_query.OnnxQueryEncoder)
-    record = json.loads(next(onnx_query.cache_dir().glob("*.json")).read_text())
+    model_dir = Path(resolve_model("all-MiniLM-L6-v2"))
+    record = json.loads((onnx_query.cache_dir() / f"{onnx_query.model_key(model_dir)}.json").read_text())
     assert record["agrees"] and record["max_difference"] <= onnx_query.AGREEMENT
     reference = embedder.model.encode(QUESTIONS, normalize_embeddings=True, convert_to_numpy=True)
     assert np.allclose(embedder.encode_queries(QUESTIONS), reference, atol=1e-5)
@@ -68,7 +69,7 @@ def test_an_export_that_disagreed_is_not_used(tmp_path, embedder):
     for path in source.iterdir():
         shutil.copy2(path, tmp_path / path.name)
     assert onnx_query.load_exported(model_dir, 256, tmp_path) is not None
-    record = next(tmp_path.glob("*.json"))
+    record = (tmp_path / onnx_query.model_key(model_dir)).with_suffix(".json")
     checked = json.loads(record.read_text())
     record.write_text(json.dumps({**checked, "agrees": False, "max_difference": 0.5}))
     assert onnx_query.load_exported(model_dir, 256, tmp_path) is None
@@ -78,13 +79,13 @@ def test_a_damaged_or_replaced_export_is_not_used(tmp_path, embedder):
     model_dir = Path(resolve_model("all-MiniLM-L6-v2"))
     for path in onnx_query.cache_dir().iterdir():
         shutil.copy2(path, tmp_path / path.name)
-    exported = next(tmp_path.glob("*.onnx"))
+    exported = (tmp_path / onnx_query.model_key(model_dir)).with_suffix(".onnx")
     with exported.open("r+b") as f:
         f.write(b"garbage")  # same size, new mtime
     assert onnx_query.load_exported(model_dir, 256, tmp_path) is None
-    record = next(tmp_path.glob("*.json"))
+    record = (tmp_path / onnx_query.model_key(model_dir)).with_suffix(".json")
     checked = json.loads(record.read_text())
-    record.write_text(json.dumps({**checked, "file": onnx_query._file_facts(exported)}))
+    record.write_text(json.dumps({**checked, "file": onnx_query.file_facts(exported)}))
     assert onnx_query.load_exported(model_dir, 256, tmp_path) is None  # a bad file fails to load: no error
 
 

@@ -86,6 +86,7 @@ def test_wheel_holds_the_two_packages_and_the_console_script(tmp_path):
     assert tops == {"bot", "index", next(t for t in tops if t.endswith(".dist-info"))}
     entry_points = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
     assert "citebot = bot.cli:main" in wheel.read(entry_points).decode()
+    assert "bot/data/reader.safetensors" in wheel.namelist()
 
 
 # --------------------------------------------------------------------------- Docker

@@ -1,0 +1,307 @@
+"""A trained reader: where in the top excerpt the answer starts and where it ends.
+
+The embedding model reads the question and the excerpt together, changed by small trained
+low-rank matrices (LoRA, 0.3M numbers in bot/data/reader.safetensors, trained on the tuning
+split by bench/train_reader.py) and topped by a start/end head. Its per-word start and end
+log-probabilities join the span model's features (bot/highlight.py); the weights of that
+combined span model are stored in the same file, because they were fitted to this reader's
+outputs and mean nothing with another.
+
+It runs through ONNX Runtime, like the question encoder (index/onnx_query.py): the changed model
+is exported once into the cache folder, with the torch model, and used only if it agrees with
+torch. The changes only fit the model they were trained on: with another embedding model, or
+with no export, the highlight falls back to the span model alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from bot.ranking import LinearModel
+from index import onnx_query
+
+log = logging.getLogger("citebot")
+
+ADAPTER_FILE = Path(__file__).parent / "data" / "reader.safetensors"
+# The linear layers of every transformer layer that get a low-rank change (BERT's names).
+LOW_RANK_TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
+                    "intermediate.dense", "output.dense")
+MAX_TOKENS = 256  # question and excerpt together; the excerpt is cut when longer
+AGREEMENT = 1e-3  # largest difference in start/end logits the export may show against torch
+NO_PIECE = -30.0  # a word the reader did not see (cut off) gets this logit
+_PROBE = ("When did the library open?",
+          "The town council built a new library on the market square, which opened in 1902 with 4,000 books.")
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+@dataclass(frozen=True)
+class ReaderAdapter:
+    """The trained changes, the fingerprint of the model they belong to, and the span model
+    fitted with this reader's outputs."""
+
+    tensors: dict[str, np.ndarray]
+    scale: float
+    base_fingerprint: tuple[float, ...]
+    span_features: tuple[str, ...]
+    span_model: LinearModel
+    digest: str  # of the adapter file: names its export
+
+
+def save_adapter(path: Path, tensors: dict[str, np.ndarray], scale: float, base_fingerprint: tuple[float, ...],
+                 span_features: tuple[str, ...], span_model: LinearModel, about: str) -> None:
+    from safetensors.numpy import save_file
+
+    stored = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in tensors.items()}
+    stored["span.weights"] = np.asarray(span_model.weights, dtype=np.float64)
+    stored["span.bias"] = np.asarray([span_model.bias], dtype=np.float64)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(stored, str(path), metadata={
+        "scale": repr(scale), "base_fingerprint": json.dumps(list(base_fingerprint)),
+        "span_features": json.dumps(list(span_features)), "about": about,
+    })
+
+
+@lru_cache(maxsize=4)
+def load_adapter(path: Path = ADAPTER_FILE) -> ReaderAdapter | None:
+    """The adapter shipped with citebot; None (logged) when it is missing or unreadable."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as stored:
+            meta = stored.metadata() or {}
+            tensors = {name: stored.get_tensor(name) for name in stored.keys()}
+        span_model = LinearModel(tuple(float(w) for w in tensors.pop("span.weights")),
+                                 float(tensors.pop("span.bias")[0]))
+        return ReaderAdapter(
+            tensors=tensors, scale=float(meta["scale"]),
+            base_fingerprint=tuple(float(x) for x in json.loads(meta["base_fingerprint"])),
+            span_features=tuple(json.loads(meta["span_features"])), span_model=span_model,
+            digest=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+        )
+    except Exception as err:  # noqa: BLE001 - safetensors raises its own types; the highlight still works
+        log.info("reader: not using %s (%s: %s)", path, type(err).__name__, err)
+        return None
+
+
+def model_fingerprint(transformer) -> tuple[float, ...]:
+    """Sums of a few of the model's weights: tells the model the adapter was trained on from another."""
+    layers = transformer.encoder.layer
+    picked = (transformer.embeddings.word_embeddings.weight, layers[0].attention.self.query.weight,
+              layers[-1].output.dense.weight)
+    return tuple(round(float(w.detach().double().sum()), 3) for w in picked)
+
+
+class OnnxReader:
+    """Tokenizer (the model's tokenizer.json) + ONNX Runtime: start and end log-probabilities per word."""
+
+    def __init__(self, onnx_file: Path, model_dir: Path, adapter: ReaderAdapter):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.adapter = adapter
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        self.tokenizer.no_padding()
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        # Its threads do not busy-wait for more work after a run: the question encoder's session
+        # runs next on the same two cores (answer p50 1-2 ms lower; docs/benchmarks.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()  # one run at a time: the session already uses every core
+
+    @property
+    def span_model(self) -> LinearModel:
+        return self.adapter.span_model
+
+    def logits(self, question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start and end logits of the excerpt's word pieces, and each piece's (start, end) offsets."""
+        encoded = self.tokenizer.encode(question, text)
+        feed = {name: np.array([values], dtype=np.int64) for name, values in
+                zip(_INPUTS, (encoded.ids, encoded.attention_mask, encoded.type_ids))}
+        with self._lock:
+            start_end = self.session.run(None, feed)[0][0]
+        in_text = np.array([s == 1 for s in encoded.sequence_ids], dtype=bool)
+        offsets = np.array(encoded.offsets, dtype=np.int64).reshape(-1, 2)
+        in_text &= offsets[:, 1] > offsets[:, 0]
+        return start_end[in_text, 0], start_end[in_text, 1], offsets[in_text]
+
+    def word_log_probabilities(self, question: str, text: str, word_starts: np.ndarray,
+                               word_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each word (its offsets in text): log P(the answer starts there), log P(it ends there).
+
+        A word's start logit is its first piece's, its end logit its last piece's."""
+        start_logits, end_logits, offsets = self.logits(question, text)
+        starts = np.full(len(word_starts), NO_PIECE)
+        ends = np.full(len(word_starts), NO_PIECE)
+        if len(offsets):
+            first = np.searchsorted(offsets[:, 0], word_starts, side="left")
+            last = np.searchsorted(offsets[:, 1], word_ends, side="right") - 1
+            safe_first, safe_last = np.minimum(first, len(offsets) - 1), np.maximum(last, 0)
+            seen = (first < len(offsets)) & (last >= first) & (offsets[safe_first, 1] <= word_ends) \
+                & (offsets[safe_last, 0] >= word_starts)
+            starts[seen] = start_logits[safe_first[seen]]
+            ends[seen] = end_logits[safe_last[seen]]
+        return _log_softmax(starts), _log_softmax(ends)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    if not len(x):
+        return x
+    x = x - x.max()
+    return x - np.log(np.exp(x).sum())
+
+
+def _files(model_dir: Path, adapter: ReaderAdapter, folder: Path | None) -> tuple[Path, Path]:
+    stem = (folder or onnx_query.cache_dir()) / f"{onnx_query.model_key(model_dir)}-reader-{adapter.digest}"
+    return stem.with_suffix(".onnx"), stem.with_suffix(".json")
+
+
+def load_exported(model_dir: Path, adapter: ReaderAdapter, folder: Path | None = None) -> OnnxReader | None:
+    """The checked export of this model and adapter, if there is one and it is the file that was checked."""
+    onnx_file, record = _files(model_dir, adapter, folder)
+    try:
+        checked = json.loads(record.read_text(encoding="utf-8"))
+        if not checked.get("agrees") or checked.get("file") != onnx_query.file_facts(onnx_file):
+            return None
+        return OnnxReader(onnx_file, model_dir, adapter)
+    except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
+        if record.exists():
+            log.info("reader: not using %s (%s)", onnx_file, err)
+        return None
+
+
+def _run(onnx_file: Path, feed: dict[str, np.ndarray]) -> np.ndarray:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"]).run(None, feed)[0][0]
+
+
+@contextlib.contextmanager
+def _quiet_logging():
+    """quantize_dynamic logs a warning on the root logger about optional pre-processing."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+
+
+def changed_transformer(transformer, adapter: ReaderAdapter):
+    """A copy of the model's transformer with the adapter's changes merged into its weights."""
+    import copy
+
+    import torch
+
+    changed = copy.deepcopy(transformer).eval()
+    with torch.no_grad():
+        for n, layer in enumerate(changed.encoder.layer):
+            for target in LOW_RANK_TARGETS:
+                linear = layer.get_submodule(target)
+                a = torch.from_numpy(adapter.tensors[f"layer.{n}.{target}.a"])
+                b = torch.from_numpy(adapter.tensors[f"layer.{n}.{target}.b"])
+                linear.weight += adapter.scale * (b @ a)
+            for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+                module = layer.get_submodule(norm)
+                module.weight.copy_(torch.from_numpy(adapter.tensors[f"layer.{n}.{norm}.weight"]))
+                module.bias.copy_(torch.from_numpy(adapter.tensors[f"layer.{n}.{norm}.bias"]))
+    return changed
+
+
+def export(model, model_dir: Path, adapter: ReaderAdapter, folder: Path | None = None) -> OnnxReader | None:
+    """Export the loaded SentenceTransformer's transformer with the adapter merged, check it
+    against torch, and return its reader; None (logged) if the adapter is for another model or
+    anything fails."""
+    onnx_file, record = _files(model_dir, adapter, folder)
+    partial = onnx_file.with_suffix(f".{os.getpid()}.partial.onnx")
+    try:
+        import torch
+
+        transformer = model[0].auto_model
+        if not np.allclose(model_fingerprint(transformer), adapter.base_fingerprint, rtol=1e-4, atol=1e-2):
+            log.info("reader: trained for another embedding model; the highlight uses the span model alone")
+            return None
+
+        class StartEnd(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.transformer = changed_transformer(transformer, adapter)
+                self.head = torch.nn.Linear(transformer.config.hidden_size, 2)
+                self.head.weight.copy_(torch.from_numpy(adapter.tensors["head.weight"]))
+                self.head.bias.copy_(torch.from_numpy(adapter.tensors["head.bias"]))
+
+            def forward(self, input_ids, attention_mask, token_type_ids):
+                return self.head(self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                                  token_type_ids=token_type_ids).last_hidden_state)
+
+        with torch.no_grad():
+            wrapped = StartEnd().eval()
+        onnx_file.parent.mkdir(parents=True, exist_ok=True)
+        encoded = model.tokenizer([_PROBE[0]], [_PROBE[1]], return_tensors="pt")
+        inputs = tuple(encoded[name] for name in _INPUTS)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on ops it rewrites
+            torch.onnx.export(
+                wrapped, inputs, str(partial), input_names=list(_INPUTS), output_names=["start_end"],
+                opset_version=17, dynamo=False,
+                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "start_end")},
+            )
+            expected = wrapped(*inputs)[0].numpy()
+        feed = {name: tensor.numpy() for name, tensor in zip(_INPUTS, inputs)}
+        difference = float(np.abs(_run(partial, feed) - expected).max())  # the export itself
+        # Weights to 8-bit integers: ~1.5x faster on CPU, held-out highlight F1 52.8 against 53.1
+        # (docs/benchmarks.md). Its own difference is recorded; it must still pick the same span.
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantized = onnx_file.with_suffix(f".{os.getpid()}.int8.onnx")
+        with _quiet_logging():
+            quantize_dynamic(str(partial), str(quantized), weight_type=QuantType.QInt8)
+        partial.unlink()
+        os.replace(quantized, onnx_file)
+        reader = OnnxReader(onnx_file, model_dir, adapter)
+        got = reader.session.run(None, feed)[0][0]
+        same_span = bool((got.argmax(axis=0) == expected.argmax(axis=0)).all())
+        agrees = difference <= AGREEMENT and same_span
+        record.write_text(json.dumps({"agrees": agrees, "max_difference": difference, "same_span_int8": same_span,
+                                      "max_difference_int8": float(np.abs(got - expected).max()),
+                                      "file": onnx_query.file_facts(onnx_file)}), encoding="utf-8")
+    except Exception as err:  # noqa: BLE001 - an improvement: any failure keeps the span model alone
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+            onnx_file.with_suffix(f".{os.getpid()}.int8.onnx").unlink(missing_ok=True)
+        log.info("reader: the highlight uses the span model alone (%s: %s)", type(err).__name__, err)
+        return None
+    if not agrees:
+        log.info("reader: ONNX export differs from the model by %.1e; the highlight uses the span model alone",
+                 difference)
+        return None
+    return reader
+
+
+def find_reader(model_dir: Path, load_model, folder: Path | None = None) -> OnnxReader | None:
+    """The reader for the model in model_dir: its checked export from the cache, or exported now
+    (load_model() gives the loaded SentenceTransformer); None when there is no usable one."""
+    from bot.highlight import READER_FEATURES
+
+    adapter = load_adapter()
+    if adapter is None or not model_dir.is_dir() or not (model_dir / "tokenizer.json").exists():
+        return None
+    if adapter.span_features != READER_FEATURES:
+        log.info("reader: %s was fitted to other span features; run bench/train_reader.py", ADAPTER_FILE)
+        return None
+    return load_exported(model_dir, adapter, folder) or export(load_model(), model_dir, adapter, folder)
