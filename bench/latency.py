@@ -6,7 +6,8 @@ Everything runs in one process with the model warm: the same questions are timed
 embedding alone and for the whole answer, and the same passages for raw
 SentenceTransformer.encode and for the whole indexer. Questions are embedded through ONNX
 Runtime (index/onnx_query.py); SentenceTransformer.encode of the same question is timed too,
-as the reference the 1.5x answer target was first set against.
+as the reference the 1.5x answer target was first set against. Each question is also answered
+with the reader switched off (`reader: false`), right after, to show what the reader costs.
 """
 
 from __future__ import annotations
@@ -37,8 +38,11 @@ def pct(values, p):
 
 
 def answer_latency(service, questions, rounds=ROUNDS):
-    embed, answer, reference = [], [], []
+    embed, answer, reference, unread = [], [], [], []
     model = service.embedder.model
+    # The same index answered without the reader (bot/reader.py), alternating question by question.
+    without_reader = CitebotService(replace(service.settings, reader=False), service.embedder)
+    without_reader.ask("warm up")
     for _ in range(rounds):
         for q in questions:
             t = time.perf_counter()
@@ -47,6 +51,9 @@ def answer_latency(service, questions, rounds=ROUNDS):
             t = time.perf_counter()
             service.ask(q)
             answer.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            without_reader.ask(q)
+            unread.append(time.perf_counter() - t)
     # Timed apart: right after a torch run its idle threads still spin and slow the next ONNX
     # Runtime run, and torch is not in the answer path.
     for _ in range(rounds):
@@ -54,13 +61,14 @@ def answer_latency(service, questions, rounds=ROUNDS):
             t = time.perf_counter()
             model.encode([q], normalize_embeddings=True, show_progress_bar=False)
             reference.append(time.perf_counter() - t)
-    return embed, answer, reference
+    return embed, answer, reference, unread
 
 
-def report_latency(embed, answer, reference):
+def report_latency(embed, answer, reference, unread):
     print(f"  question embedding  p50 {pct(embed, .5):6.1f} ms  p95 {pct(embed, .95):6.1f} ms  (ONNX Runtime)")
     print(f"  SentenceTransformer.encode of the question  p50 {pct(reference, .5):6.1f} ms  p95 {pct(reference, .95):6.1f} ms")
     print(f"  whole answer        p50 {pct(answer, .5):6.1f} ms  p95 {pct(answer, .95):6.1f} ms")
+    print(f"  same, reader off    p50 {pct(unread, .5):6.1f} ms  p95 {pct(unread, .95):6.1f} ms")
     print(f"  ratio answer/embed  p50 {pct(answer, .5) / pct(embed, .5):6.2f}x; "
           f"answer/SentenceTransformer.encode {pct(answer, .5) / pct(reference, .5):6.2f}x")
 
