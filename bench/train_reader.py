@@ -1,15 +1,18 @@
-"""Train the reader (bot/reader.py) and the span model that uses its outputs; write bot/data/reader.safetensors.
+"""Train the reader (bot/reader.py), the span model that uses its outputs and the re-ranking; write bot/data/reader.safetensors.
 
 The embedding model gets trained low-rank changes (LoRA) to every layer's linear maps, its
 layer norms retrained, and a start/end head; it reads question and excerpt together. Trained on
-the TUNING split's top excerpts that hold the answer (even XQuAD articles). The span model
-(bot/highlight.py features plus the reader's per-word start and end log-probabilities) is
-fitted on the tuning split with out-of-fold reader outputs (two readers, each trained on half
-of its articles), so its weights see the reader as it does on text it was not trained on.
-Held out: the odd articles, read by the reader trained on the whole tuning split. Prints
-held-out highlight F1 for the span model alone, the reader alone, and both; ~11 min on 2 cores.
+the TUNING split's (even XQuAD articles) top three excerpts per question as the ranking orders
+them: where one quotes the answer from the right document, the reader learns its start and
+end; where one does not, to point at [CLS] ("not here"). Out-of-fold outputs (two readers,
+each trained on half of the tuning articles) fit the span model (bot/highlight.py features plus
+the reader's per-word start and end log-probabilities, on the top excerpts) and choose the
+re-ranking's weight (best tuning hit@1), so both see the reader as it does on text it was not
+trained on. Held out: the odd articles, read by the reader trained on the whole tuning split.
+Prints held-out hit@1 with and without re-ranking and held-out highlight F1 for the span model
+alone, the reader alone, and both; ~17 min on 2 cores.
 
-    python bench/train_reader.py [--epochs 10] [--lr 1e-3] [--rank 8] [--out bot/data/reader.safetensors]
+    python bench/train_reader.py [--epochs 5] [--lr 1e-3] [--rank 8] [--out bot/data/reader.safetensors]
 
 --rank 0 fine-tunes the whole model instead (--freeze N keeps the word embeddings and the
 first N layers as they are); such a reader is reported, not written.
@@ -36,7 +39,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, load_eval_file, token_f1  # noqa: E402
 from bot.highlight import READER_FEATURES, _tokens, span_features  # noqa: E402
 from bot.ranking import LinearModel  # noqa: E402
-from bot.reader import ADAPTER_FILE, LOW_RANK_TARGETS, model_fingerprint, save_adapter  # noqa: E402
+from bot.reader import ADAPTER_FILE, LOW_RANK_TARGETS, Reranking, answerability, model_fingerprint, save_adapter  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -76,6 +79,9 @@ def add_low_rank(reader, rank: int) -> None:
 
 
 class Reader(torch.nn.Module):
+    """Start and end logits over the excerpt's tokens and [CLS], where an excerpt that does not
+    answer puts both (SQuAD 2.0's convention): the reader also learns to say "not here"."""
+
     def __init__(self, encoder):
         super().__init__()
         self.encoder = copy.deepcopy(encoder)
@@ -83,8 +89,9 @@ class Reader(torch.nn.Module):
 
     def forward(self, batch):
         start_end = self.head(self.encoder(**batch).last_hidden_state)
-        context = (batch["token_type_ids"] == 1) & (batch["attention_mask"] == 1)
-        return start_end[..., 0].masked_fill(~context, -1e4), start_end[..., 1].masked_fill(~context, -1e4)
+        allowed = (batch["token_type_ids"] == 1) & (batch["attention_mask"] == 1)
+        allowed[:, 0] = True
+        return start_end[..., 0].masked_fill(~allowed, -1e4), start_end[..., 1].masked_fill(~allowed, -1e4)
 
 
 def encode(tokenizer, items):
@@ -94,8 +101,9 @@ def encode(tokenizer, items):
     sequences = [batch.sequence_ids(k) for k in range(len(items))]
     starts, ends = [], []
     for k, item in enumerate(items):
-        lowered, first, last = item["text"].lower(), 0, 0
-        where = next((p, p + len(a)) for a in item["answers"] if (p := lowered.find(a.lower())) >= 0) if holds_answer(item) else (-1, -1)
+        lowered, first, last = item["text"].lower(), 0, 0  # 0: [CLS], "no answer here"
+        where = next((p, p + len(a)) for a in item["answers"] if (p := lowered.find(a.lower())) >= 0) \
+            if item.get("label", True) and holds_answer(item) else (-1, -1)
         for t, ((a, b), seq) in enumerate(zip(offsets[k], sequences[k])):
             if seq == 1 and where[0] >= 0 and b > a:
                 if not first and b > where[0]:
@@ -139,15 +147,18 @@ def train(encoder, tokenizer, items, epochs: int, lr: float, freeze: int, rank: 
     return reader
 
 
-def word_log_probabilities(reader, tokenizer, items) -> None:
+def read(reader, tokenizer, items) -> None:
     """Each item gets "reader": per word of the text (highlight's words), the log-probability
-    that the answer starts there and that it ends there."""
+    that the answer starts there and that it ends there; and "answers_here", the reader's
+    answerability (bot/reader.py: best span against [CLS])."""
     with torch.no_grad():
         for k in range(0, len(items), 32):
             chunk = items[k:k + 32]
             batch, offsets, sequences, _, _ = encode(tokenizer, chunk)
             start_logits, end_logits = reader(batch)
             for r, item in enumerate(chunk):
+                in_text = np.array([seq == 1 and b > a for (a, b), seq in zip(offsets[r], sequences[r])])
+                item["answers_here"] = answerability(start_logits[r].numpy(), end_logits[r].numpy(), in_text)
                 words = _tokens(item["text"])
                 starts, ends = np.full(len(words.start), -30.0), np.full(len(words.start), -30.0)
                 pieces = [(t, a, b) for t, ((a, b), seq) in enumerate(zip(offsets[r], sequences[r])) if seq == 1 and b > a]
@@ -199,55 +210,95 @@ def f1(items, model: LinearModel, use: str) -> list[float]:
     return scores
 
 
+def top_excerpts(service, questions) -> list[dict]:
+    """The top three excerpts of every question, in ranking order, with their ranking probability;
+    "label": the excerpt quotes the answer from the right document (hit@1's test)."""
+    items = []
+    for number, q in enumerate(questions):
+        for rank, excerpt in enumerate(service.ask(q.question).excerpts[:3]):
+            item = {"number": number, "question": q.question, "text": excerpt.text, "answers": q.answers,
+                    "article": int(q.source[:3]) if q.source[:3].isdigit() else -1, "rank": rank,
+                    "score": excerpt.score, "right": excerpt.citation.path == q.source}
+            item["label"] = item["right"] and holds_answer(item)
+            items.append(item)
+    return items
+
+
+def reranked(items, reranking: Reranking) -> dict[int, dict]:
+    """Each question's top excerpt after re-ordering by the ranking and the reader together."""
+    best: dict[int, dict] = {}
+    for item in items:
+        key = reranking.key(item["score"], item["answers_here"])
+        if item["number"] not in best or key > best[item["number"]]["key"]:
+            best[item["number"]] = {**item, "key": key}
+    return best
+
+
+def choose_reranking(items, questions: int) -> tuple[Reranking, dict[float, float]]:
+    """The reader's weight against the ranking's log-odds that gives the best hit@1 (out-of-fold
+    reader outputs, tuning split); the cap is the highest answerability seen, so that an excerpt
+    that cannot win is never read."""
+    cap = max(item["answers_here"] for item in items)
+    by_weight = {w: sum(top["label"] for top in reranked(items, Reranking(w, cap)).values()) / questions
+                 for w in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0)}
+    return Reranking(max(by_weight, key=by_weight.get), round(cap + 0.5, 1)), by_weight
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--freeze", type=int, default=0)
     parser.add_argument("--rank", type=int, default=8, help="rank of the low-rank changes; 0: fine-tune the model")
     parser.add_argument("--out", type=Path, default=ADAPTER_FILE)
     parser.add_argument("--save-items", type=Path, help="write the excerpts with their (out-of-fold) reader "
-                        "log-probabilities here as JSON, to try other ways of combining without training again")
+                        "outputs here as JSON, to try other ways of combining without training again")
     args = parser.parse_args()
     torch.set_num_threads(2)
     base = load_settings()
     xquad = load_eval_file(str(SHARED / "xquad" / "xquad.en.json"))
-    service = CitebotService(replace(eval_settings(base, xquad), reader=False))  # the excerpts, not the highlight
+    # The excerpts as the ranking alone orders them, down to the third, whatever their score.
+    service = CitebotService(replace(eval_settings(base, xquad), reader=False, k=3, threshold=0.0))
     service.ensure_index()
-    items = []
-    for q in xquad.questions:
-        answer = service.ask(q.question)
-        if answer.excerpts:
-            top = answer.excerpts[0]
-            items.append({"question": q.question, "text": top.text, "answers": q.answers, "article": int(q.source[:3]),
-                          "right": top.citation.path == q.source})
+    items = top_excerpts(service, xquad.questions)
     held_count = sum(1 for q in xquad.questions if int(q.source[:3]) % 2 == 1)
     tune = [i for i in items if i["article"] % 2 == 0]
     held = [i for i in items if i["article"] % 2 == 1]
+    # An excerpt from another document that happens to hold the answer's words is not one to learn from.
+    learn = [i for i in tune if i["label"] or not holds_answer(i)]
     model = service.embedder.model
     encoder, tokenizer = model[0].auto_model, model.tokenizer
     started = time.perf_counter()
-    for side in (0, 1):  # out-of-fold reader outputs for fitting the combined span model
-        trained_on = [i for i in tune if i["article"] // 2 % 2 != side and holds_answer(i)]
-        word_log_probabilities(train(encoder, tokenizer, trained_on, args.epochs, args.lr, args.freeze, args.rank), tokenizer,
-                               [i for i in tune if i["article"] // 2 % 2 == side])
-    reader = train(encoder, tokenizer, [i for i in tune if holds_answer(i)], args.epochs, args.lr, args.freeze, args.rank)
-    word_log_probabilities(reader, tokenizer, held)
+    for side in (0, 1):  # out-of-fold reader outputs for fitting the span model and the re-ranking
+        trained_on = [i for i in learn if i["article"] // 2 % 2 != side]
+        read(train(encoder, tokenizer, trained_on, args.epochs, args.lr, args.freeze, args.rank), tokenizer,
+             [i for i in tune if i["article"] // 2 % 2 == side])
+    reader = train(encoder, tokenizer, learn, args.epochs, args.lr, args.freeze, args.rank)
+    read(reader, tokenizer, held)
     if args.save_items:
-        args.save_items.write_text(json.dumps([{**i, "reader": [x.tolist() for x in i["reader"]]}
-                                               for i in tune + held if "reader" in i]))
+        args.save_items.write_text(json.dumps([{**i, "reader": [x.tolist() for x in i["reader"]]} for i in items]))
     trainable = sum(p.numel() for p in reader.parameters() if p.requires_grad)
     print(f"epochs {args.epochs}, lr {args.lr}, first {args.freeze} layers frozen, rank {args.rank}: {trainable / 1e6:.1f}M weights trained, "
           f"{time.perf_counter() - started:.0f} s for three readers")
-    answered = [i for i in held if i["right"] and holds_answer(i)]
+    tune_count = len(xquad.questions) - held_count
+    reranking, by_weight = choose_reranking(tune, tune_count)
+    print("re-ranking, tuning hit@1 (out-of-fold) by the reader's weight: "
+          + ", ".join(f"{w}: {h:.3f}" for w, h in by_weight.items()) + f"; chosen {reranking}")
+    plain, both = reranked(held, Reranking(0.0, reranking.cap)), reranked(held, reranking)
+    print(f"held-out hit@1: ranking alone {sum(t['label'] for t in plain.values()) / held_count:.3f}, "
+          f"re-ranked with the reader {sum(t['label'] for t in both.values()) / held_count:.3f} ({held_count} questions)")
     models = {}
+    first = [i for i in tune if i["rank"] == 0]
     for use in ("span model", "reader", "both"):
-        models[use] = fit(tune, use)
-        print(f"{use:>10}: held-out highlight F1 {100 * sum(f1(held, models[use], use)) / held_count:.1f} over {held_count} "
-              f"questions, {100 * np.mean(f1(answered, models[use], use)):.1f} where the top excerpt holds the answer")
+        models[use] = fit(first, use)
+        for name, tops in (("ranking's top", plain), ("re-ranked top", both)):
+            scored = list(tops.values())
+            answered = [i for i in scored if i["label"]]
+            print(f"{use:>10}, {name}: held-out highlight F1 {100 * sum(f1(scored, models[use], use)) / held_count:.1f} "
+                  f"over {held_count} questions, {100 * np.mean(f1(answered, models[use], use)):.1f} where it holds the answer")
     if args.rank:
         save_adapter(args.out, adapter_tensors(reader), ALPHA_PER_RANK, model_fingerprint(encoder),
-                     READER_FEATURES, models["both"],
+                     READER_FEATURES, models["both"], reranking,
                      about=f"bench/train_reader.py --epochs {args.epochs} --lr {args.lr} --rank {args.rank}; "
                            f"trained on the even articles of XQuAD (CC BY-SA 4.0)")
         print(f"wrote {args.out}")

@@ -11,12 +11,13 @@ import re
 from functools import lru_cache
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
 from bot.ranking import FEATURES, RANKING_MODEL, LinearModel, with_gaps
 from bot.highlight import WordReader, best_highlight
+from bot.reader import Reranking
 from bot.spans import answer_spans, question_type
 from index.documents import FIELD_SEPARATOR
 from index.search import Hit
@@ -38,6 +39,15 @@ _NEEDS_PREVIOUS = re.compile(
 )
 
 
+class ExcerptReader(WordReader, Protocol):
+    """A reader that also says how likely an excerpt is to hold the answer at all (bot/reader.py)."""
+
+    @property
+    def reranking(self) -> Reranking | None: ...
+
+    def answers_here(self, question: str, text: str) -> float: ...
+
+
 @dataclass(frozen=True)
 class AnswerSettings:
     k: int = 3
@@ -46,7 +56,8 @@ class AnswerSettings:
     # ("capital" of Ukraine for a question about Australia); chosen by bench/tune.py.
     min_similarity: float = 0.307
     model: LinearModel = RANKING_MODEL
-    reader: WordReader | None = None  # marks the answer span; None: the span model alone
+    # Re-orders the excerpts and marks the answer span; None: the ranking and span model alone.
+    reader: ExcerptReader | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,8 @@ def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings
             continue
         chosen.append(cand)
     chosen = _with_second_source(chosen, candidates, settings)
+    if settings.reader is not None and settings.reader.reranking is not None:
+        chosen = _reread(question, chosen, settings.reader, settings.reader.reranking)
     excerpts = tuple(_excerpt(c, n, question, settings.reader) for n, c in enumerate(chosen, start=1))
     return Answer(question, True, "", excerpts, generation)
 
@@ -347,6 +360,24 @@ def _with_second_source(chosen: list[_Candidate], candidates: Sequence[_Candidat
     return [*chosen[:settings.k - 1], other] if other else chosen
 
 
+def _reread(question: str, chosen: list[_Candidate], reader: ExcerptReader, reranking: Reranking) -> list[_Candidate]:
+    """The excerpt the reader and the ranking together like best goes first; the others keep
+    their order. The reader reads the top excerpt (it marks its answer anyway) and only those
+    others that could still overtake it."""
+    best, best_key = 0, reranking.key(chosen[0].score, reader.answers_here(question, _quoted(chosen[0])))
+    for n, cand in enumerate(chosen[1:], start=1):
+        if reranking.could_beat(cand.score, best_key):
+            key = reranking.key(cand.score, reader.answers_here(question, _quoted(cand)))
+            if key > best_key:
+                best, best_key = n, key
+    return [chosen[best], *chosen[:best], *chosen[best + 1:]]
+
+
+def _quoted(cand: _Candidate) -> str:
+    span, p = cand.span, cand.hit.passage
+    return p.text if span is None else p.text[span[0] - p.start:span[1] - p.start]
+
+
 def _overlaps(a: _Candidate, b: _Candidate) -> bool:
     if a.hit.passage.doc_path != b.hit.passage.doc_path:
         return False
@@ -359,11 +390,8 @@ def _overlaps(a: _Candidate, b: _Candidate) -> bool:
 def _excerpt(cand: _Candidate, n: int, question: str, reader: WordReader | None) -> Excerpt:
     hit, p = cand.hit, cand.hit.passage
     span = cand.span
-    if span is None:
-        text, start, end = p.text, None, None
-    else:
-        start, end = span
-        text = p.text[start - p.start:end - p.start]
+    start, end = span if span is not None else (None, None)
+    text = _quoted(cand)
     doc = hit.document
     citation = Citation(
         n=n, path=doc.relpath, file=doc.path, title=doc.title,

@@ -54,7 +54,7 @@ _KEYS: dict[str, tuple[str, float | None, float | None, tuple[str, ...], str]] =
     "chunk_overlap": ("int", 0, 127, (), "tokens of trailing sentences repeated at the start of the next passage"),
     "k": ("int", 1, 10, (), "excerpts per answer"),
     "threshold": ("float", 0.0, 1.0, (), "lowest excerpt score that counts as an answer"),
-    "reader": ("bool", None, None, (), "mark the answer with the trained reader (bot/reader.py); off: span model alone"),
+    "reader": ("bool", None, None, (), "re-order excerpts and mark the answer with the trained reader (bot/reader.py); off: ranking and span model alone"),
     "max_file_bytes": ("int", 1, None, (), "larger files are skipped"),
     "dense_index": ("str", None, None, DENSE_CHOICES,
                     f"vector index: exact (flat) up to {HNSW_ABOVE:,} passages, approximate (hnsw) above; or force one"),

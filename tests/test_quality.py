@@ -42,10 +42,10 @@ def test_held_out_xquad_subset(xquad_subset):
     eval_set, service = xquad_subset
     result = run_eval(service, eval_set)
     assert result["answerable"] == 154
-    assert result["hit@1"] >= 0.82, result["failures"][:5]
+    assert result["hit@1"] >= 0.86, result["failures"][:5]  # 0.890 measured; 0.851 with the reader off
     assert result["hit@3"] >= 0.93
     assert result["wrongly_declined"] <= 0.05
-    assert result["highlight_f1"] >= 47  # 50.3 measured with the reader (40.6 with the span model alone)
+    assert result["highlight_f1"] >= 52  # 55.9 measured with the reader (40.6 with the span model alone)
     assert result["mean_top_excerpt_chars"] <= 280
 
 

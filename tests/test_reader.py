@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ import pytest
 
 from bot.answer import AnswerSettings, answer_question
 from bot.highlight import READER_FEATURES, _tokens, best_highlight
-from bot.reader import ADAPTER_FILE, AGREEMENT, NO_PIECE, OnnxReader, export, find_reader, load_adapter, model_fingerprint
+from bot.reader import (ADAPTER_FILE, AGREEMENT, LONGEST_SPAN, NO_PIECE, OnnxReader, Reranking, answerability, export,
+                        find_reader, load_adapter, model_fingerprint)
 from index.embedding import resolve_model
 
 MODEL_DIR = Path(resolve_model("all-MiniLM-L6-v2"))
@@ -93,9 +95,71 @@ def test_answers_with_and_without_the_reader_quote_the_same_excerpts(seeds_servi
     with_reader = answer_question(question, hits, seeds_service.answer_settings)
     without = answer_question(question, hits, AnswerSettings())
     assert seeds_service.reader() is not None
-    assert [e.text for e in with_reader.excerpts] == [e.text for e in without.excerpts]
+    assert with_reader.answered == without.answered
+    assert sorted(e.text for e in with_reader.excerpts) == sorted(e.text for e in without.excerpts)
+    assert [e.citation.n for e in with_reader.excerpts] == list(range(1, len(with_reader.excerpts) + 1))
     top = with_reader.excerpts[0]
     assert top.highlight is not None and "eight" in top.text[top.highlight[0]:top.highlight[1]].lower()
+
+
+def test_answerability_is_the_best_short_span_against_no_answer():
+    in_text = np.array([False, False, True, True, True, False])  # [CLS], a question piece, 3 excerpt pieces, [SEP]
+    starts = np.array([1.0, 9.0, 0.0, 0.0, 5.0, 9.0])
+    ends = np.array([1.0, 9.0, 4.0, 0.0, 0.0, 9.0])
+    # spans start at or before their end (5 + 4 would end before it starts); [CLS] scores 1 + 1
+    assert answerability(starts, ends, in_text) == pytest.approx(5.0 + 0.0 - 2.0)
+    long_text = np.array([False, *([True] * (LONGEST_SPAN + 5))])
+    far = np.zeros(len(long_text))
+    far_ends = far.copy()
+    far[1], far_ends[-1] = 10.0, 10.0  # a span longer than LONGEST_SPAN pieces is not an answer
+    assert answerability(far, far_ends, long_text) == pytest.approx(10.0)
+
+
+def test_the_reader_tells_an_excerpt_that_answers_from_one_that_does_not(reader):
+    question = "When did the library open?"
+    answers = reader.answers_here(question, "The town council built a new library, which opened in 1902.")
+    silent = reader.answers_here(question, "The river floods the lower meadows every spring.")
+    assert answers > silent + 5
+    assert load_adapter().reranking is not None and load_adapter().reranking.weight > 0
+
+
+@dataclass
+class ScriptedReader:
+    """The real reader's word scores, with answerability scripted per excerpt and every read recorded."""
+
+    real: OnnxReader
+    reranking: Reranking
+    says: dict[str, float]
+    read: list[str] = field(default_factory=list)
+
+    @property
+    def span_model(self):
+        return self.real.span_model
+
+    def word_log_probabilities(self, question, text, word_starts, word_ends):
+        return self.real.word_log_probabilities(question, text, word_starts, word_ends)
+
+    def answers_here(self, question, text):
+        self.read.append(text)
+        return self.says.get(text, 0.0)
+
+
+def test_reranking_moves_the_excerpt_the_reader_prefers_first_and_reads_only_what_could_win(seeds_service, reader):
+    question = "When did Russian rocket strikes on Izium start?"
+    hits = seeds_service.searcher.search(question, k=9).hits
+    plain = answer_question(question, hits, AnswerSettings()).excerpts
+    assert len(plain) == 3
+    third = plain[2].text
+    strong = ScriptedReader(reader, Reranking(weight=1.0, cap=50.0), {third: 50.0})
+    reordered = answer_question(question, hits, AnswerSettings(reader=strong)).excerpts
+    assert [e.text for e in reordered] == [third, plain[0].text, plain[1].text]
+    assert strong.read == [e.text for e in plain]
+    assert reordered[0].highlight is not None and reordered[1].highlight is None
+
+    capped = ScriptedReader(reader, Reranking(weight=1.0, cap=0.0), {third: 50.0})
+    assert [e.text for e in answer_question(question, hits, AnswerSettings(reader=capped)).excerpts] == \
+        [e.text for e in plain]
+    assert capped.read == [plain[0].text]  # with no more than 0 to gain, lower-ranked excerpts cannot win
 
 
 def test_the_reader_can_be_switched_off(make_service):
