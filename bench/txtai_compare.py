@@ -17,6 +17,9 @@ txtai is set up as its documentation suggests for this job: content stored, hybr
 search the same units. hit@1 counts the answer string inside txtai's top result (a whole
 passage, ~1,000 characters) and inside citebot's top excerpt (a sentence or two, ~200), with
 the right source for both: citebot's test is the stricter one.
+
+citebot also runs with `reader: false`, the same index: without the reader's passes (re-ordering
+the excerpts and marking the answer span), the part of the work that txtai does not do.
 """
 
 from __future__ import annotations
@@ -95,7 +98,13 @@ def main() -> None:
         def citebot_top(q):
             return citebot.ask(q)
 
-        txtai_times, citebot_times, txtai_embed, citebot_embed = [], [], [], []
+        plain = CitebotService(replace(settings, reader=False), embedder)
+        plain.ask("warm up")
+
+        def plain_top(q):
+            return plain.ask(q)
+
+        txtai_times, citebot_times, txtai_embed, citebot_embed, plain_times = [], [], [], [], []
 
         def timed(call, into):
             for q in questions:
@@ -110,6 +119,7 @@ def main() -> None:
             timed(txtai_top, txtai_times)
             timed(txtai.transform, txtai_embed)
             timed(citebot_top, citebot_times)
+            timed(plain_top, plain_times)
             timed(lambda q: embedder.encode_queries([q]), citebot_embed)
 
         def txtai_hit(q):
@@ -121,6 +131,7 @@ def main() -> None:
 
         txtai_hits = sum(txtai_hit(q) for q in answerable)
         citebot_hits = sum(first_hit_rank(citebot_top(q.question), q) == 1 for q in answerable)
+        plain_hits = sum(first_hit_rank(plain_top(q.question), q) == 1 for q in answerable)
 
     print(f"corpus: {report.documents} documents, {report.passages} passages "
           f"(seeds, XQuAD English, {SYNTHETIC_DOCUMENTS} synthetic); {len(questions)} dev questions x {ROUNDS}")
@@ -134,6 +145,9 @@ def main() -> None:
     c, t = pct(citebot_times, .5) - c, pct(txtai_times, .5) - t
     print(f"{'  the rest, p50':24}{c:12.1f}{t:12.1f}{c / t:15.2f}x")
     print(f"{'hit@1':24}{citebot_hits:>9}/{len(answerable)}{txtai_hits:>9}/{len(answerable)}")
+    print(f"citebot with reader: false: query p50 {pct(plain_times, .5):.1f} ms "
+          f"({pct(plain_times, .5) / pct(txtai_times, .5):.2f}x txtai), p95 {pct(plain_times, .95):.1f} ms "
+          f"({pct(plain_times, .95) / pct(txtai_times, .95):.2f}x), hit@1 {plain_hits}/{len(answerable)}")
 
 
 if __name__ == "__main__":
