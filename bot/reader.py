@@ -47,8 +47,6 @@ _PROBE = ("When did the library open?",
           "The town council built a new library on the market square, which opened in 1902 with 4,000 books.")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 _RECENT = 16  # readings kept: one question's excerpts, and a few questions asked at once
-
-
 LONGEST_SPAN = 30  # word pieces: the longest answer the reader's answerability considers
 
 
