@@ -46,6 +46,7 @@ NO_PIECE = -30.0  # a word the reader did not see (cut off) gets this logit
 _PROBE = ("When did the library open?",
           "The town council built a new library on the market square, which opened in 1902 with 4,000 books.")
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_QUANTISED = "int8-per-channel"  # how export() stores the weights; part of the cached file's name
 _RECENT = 16  # readings kept: one question's excerpts, and a few questions asked at once
 LONGEST_SPAN = 30  # word pieces: the longest answer the reader's answerability considers
 
@@ -209,17 +210,13 @@ class OnnxReader:
     def answers_here(self, question: str, text: str) -> float:
         return self.read(question, text).answers_here
 
-    def logits(self, question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Start and end logits of the excerpt's word pieces, and each piece's (start, end) offsets."""
-        reading = self.read(question, text)
-        return reading.start_logits, reading.end_logits, reading.offsets
-
     def word_log_probabilities(self, question: str, text: str, word_starts: np.ndarray,
                                word_ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each word (its offsets in text): log P(the answer starts there), log P(it ends there).
 
         A word's start logit is its first piece's, its end logit its last piece's."""
-        start_logits, end_logits, offsets = self.logits(question, text)
+        reading = self.read(question, text)
+        start_logits, end_logits, offsets = reading.start_logits, reading.end_logits, reading.offsets
         starts = np.full(len(word_starts), NO_PIECE)
         ends = np.full(len(word_starts), NO_PIECE)
         if len(offsets):
@@ -241,7 +238,8 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 
 
 def _files(model_dir: Path, adapter: ReaderAdapter, folder: Path | None) -> tuple[Path, Path]:
-    stem = (folder or onnx_query.cache_dir()) / f"{onnx_query.model_key(model_dir)}-reader-{adapter.digest}"
+    # Named by everything that makes the file: the model, the adapter and how it is quantised.
+    stem = (folder or onnx_query.cache_dir()) / f"{onnx_query.model_key(model_dir)}-reader-{adapter.digest}-{_QUANTISED}"
     return stem.with_suffix(".onnx"), stem.with_suffix(".json")
 
 

@@ -146,7 +146,7 @@ class CitebotService:
         self.embedder.encode_queries(["warm up"])
         tagging.warm_up()
         if (warm := self.reader()) is not None:
-            warm.logits("Warm up?", "Warm up.")
+            warm.read("Warm up?", "Warm up.")
 
     def documents(self) -> list[DocumentInfo]:
         return self.searcher.generation.documents()
