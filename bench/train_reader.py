@@ -12,7 +12,7 @@ trained on. Held out: the odd articles, read by the reader trained on the whole 
 Prints held-out hit@1 with and without re-ranking and held-out highlight F1 for the span model
 alone, the reader alone, and both; ~17 min on 2 cores.
 
-    python bench/train_reader.py [--epochs 5] [--lr 1e-3] [--rank 8] [--out bot/data/reader.safetensors]
+    python bench/train_reader.py [--epochs 5] [--lr 1e-3] [--rank 8] [--seed 0] [--out bot/data/reader.safetensors]
 
 --rank 0 fine-tunes the whole model instead (--freeze N keeps the word embeddings and the
 first N layers as they are); such a reader is reported, not written.
@@ -115,9 +115,9 @@ def encode(tokenizer, items):
     return batch, offsets, sequences, torch.tensor(starts), torch.tensor(ends)
 
 
-def train(encoder, tokenizer, items, epochs: int, lr: float, freeze: int, rank: int = 0) -> Reader:
-    torch.manual_seed(0)
-    random.seed(0)
+def train(encoder, tokenizer, items, epochs: int, lr: float, freeze: int, rank: int = 0, seed: int = 0) -> Reader:
+    torch.manual_seed(seed)
+    random.seed(seed)
     reader = Reader(encoder)
     if rank:
         add_low_rank(reader, rank)
@@ -250,6 +250,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--freeze", type=int, default=0)
     parser.add_argument("--rank", type=int, default=8, help="rank of the low-rank changes; 0: fine-tune the model")
+    parser.add_argument("--seed", type=int, default=0, help="for the initial weights and the order of examples")
     parser.add_argument("--out", type=Path, default=ADAPTER_FILE)
     parser.add_argument("--save-items", type=Path, help="write the excerpts with their (out-of-fold) reader "
                         "outputs here as JSON, to try other ways of combining without training again")
@@ -271,9 +272,9 @@ def main() -> None:
     started = time.perf_counter()
     for side in (0, 1):  # out-of-fold reader outputs for fitting the span model and the re-ranking
         trained_on = [i for i in learn if i["article"] // 2 % 2 != side]
-        read(train(encoder, tokenizer, trained_on, args.epochs, args.lr, args.freeze, args.rank), tokenizer,
-             [i for i in tune if i["article"] // 2 % 2 == side])
-    reader = train(encoder, tokenizer, learn, args.epochs, args.lr, args.freeze, args.rank)
+        read(train(encoder, tokenizer, trained_on, args.epochs, args.lr, args.freeze, args.rank, args.seed),
+             tokenizer, [i for i in tune if i["article"] // 2 % 2 == side])
+    reader = train(encoder, tokenizer, learn, args.epochs, args.lr, args.freeze, args.rank, args.seed)
     read(reader, tokenizer, held)
     if args.save_items:
         args.save_items.write_text(json.dumps([{**i, "reader": [x.tolist() for x in i["reader"]]} for i in items]))
@@ -299,7 +300,7 @@ def main() -> None:
     if args.rank:
         save_adapter(args.out, adapter_tensors(reader), ALPHA_PER_RANK, model_fingerprint(encoder),
                      READER_FEATURES, models["both"], reranking,
-                     about=f"bench/train_reader.py --epochs {args.epochs} --lr {args.lr} --rank {args.rank}; "
+                     about=f"bench/train_reader.py --epochs {args.epochs} --lr {args.lr} --rank {args.rank} --seed {args.seed}; "
                            f"trained on the even articles of XQuAD (CC BY-SA 4.0)")
         print(f"wrote {args.out}")
 
