@@ -12,7 +12,8 @@ trained on. Held out: the odd articles, read by the reader trained on the whole 
 Prints held-out hit@1 with and without re-ranking and held-out highlight F1 for the span model
 alone, the reader alone, and both; ~17 min on 2 cores.
 
-    python bench/train_reader.py [--epochs 5] [--lr 1e-3] [--rank 8] [--seed 0] [--out bot/data/reader.safetensors]
+    python bench/train_reader.py [--epochs 5] [--lr 1e-3] [--rank 8] [--seed 0] [--train-depth 3]
+                                 [--out bot/data/reader.safetensors]
 
 --rank 0 fine-tunes the whole model instead (--freeze N keeps the word embeddings and the
 first N layers as they are); such a reader is reported, not written.
@@ -210,12 +211,12 @@ def f1(items, model: LinearModel, use: str) -> list[float]:
     return scores
 
 
-def top_excerpts(service, questions) -> list[dict]:
-    """The top three excerpts of every question, in ranking order, with their ranking probability;
+def top_excerpts(service, questions, k: int = 3) -> list[dict]:
+    """The top k excerpts of every question, in ranking order, with their ranking probability;
     "label": the excerpt quotes the answer from the right document (hit@1's test)."""
     items = []
     for number, q in enumerate(questions):
-        for rank, excerpt in enumerate(service.ask(q.question).excerpts[:3]):
+        for rank, excerpt in enumerate(service.ask(q.question, k=k).excerpts[:k]):
             item = {"number": number, "question": q.question, "text": excerpt.text, "answers": q.answers,
                     "article": int(q.source[:3]) if q.source[:3].isdigit() else -1, "rank": rank,
                     "score": excerpt.score, "right": excerpt.citation.path == q.source}
@@ -251,6 +252,8 @@ def main() -> None:
     parser.add_argument("--freeze", type=int, default=0)
     parser.add_argument("--rank", type=int, default=8, help="rank of the low-rank changes; 0: fine-tune the model")
     parser.add_argument("--seed", type=int, default=0, help="for the initial weights and the order of examples")
+    parser.add_argument("--train-depth", type=int, default=3, help="train on each tuning question's top N excerpts "
+                        "(more than 3 adds lower-ranked ones, as harder negatives); the re-ranking is chosen on the top 3")
     parser.add_argument("--out", type=Path, default=ADAPTER_FILE)
     parser.add_argument("--save-items", type=Path, help="write the excerpts with their (out-of-fold) reader "
                         "outputs here as JSON, to try other ways of combining without training again")
@@ -262,11 +265,14 @@ def main() -> None:
     service = CitebotService(replace(eval_settings(base, xquad), reader=False, k=3, threshold=0.0))
     service.ensure_index()
     items = top_excerpts(service, xquad.questions)
+    shown = {(i["number"], i["text"]) for i in items}
+    deeper = [i for i in top_excerpts(service, xquad.questions, args.train_depth)
+              if (i["number"], i["text"]) not in shown] if args.train_depth > 3 else []
     held_count = sum(1 for q in xquad.questions if int(q.source[:3]) % 2 == 1)
     tune = [i for i in items if i["article"] % 2 == 0]
     held = [i for i in items if i["article"] % 2 == 1]
     # An excerpt from another document that happens to hold the answer's words is not one to learn from.
-    learn = [i for i in tune if i["label"] or not holds_answer(i)]
+    learn = [i for i in tune + [i for i in deeper if i["article"] % 2 == 0] if i["label"] or not holds_answer(i)]
     model = service.embedder.model
     encoder, tokenizer = model[0].auto_model, model.tokenizer
     started = time.perf_counter()
@@ -300,7 +306,8 @@ def main() -> None:
     if args.rank:
         save_adapter(args.out, adapter_tensors(reader), ALPHA_PER_RANK, model_fingerprint(encoder),
                      READER_FEATURES, models["both"], reranking,
-                     about=f"bench/train_reader.py --epochs {args.epochs} --lr {args.lr} --rank {args.rank} --seed {args.seed}; "
+                     about=f"bench/train_reader.py --epochs {args.epochs} --lr {args.lr} --rank {args.rank} --seed {args.seed} "
+                           f"--train-depth {args.train_depth}; "
                            f"trained on the even articles of XQuAD (CC BY-SA 4.0)")
         print(f"wrote {args.out}")
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from bot.cli import main
-from bot.evaluate import eval_settings, load_eval_file, run_eval
+from bot.evaluate import eval_settings, load_eval_file, run_eval, wilson_interval
 from bot.service import CitebotService
 from bot.spans import typed_spans
 from tests.conftest import EVAL_DATA
@@ -36,6 +36,16 @@ def test_eval_table_for_people(seeds_service, capsys):
     main(["eval", str(EVAL_DATA / "izium_dev.yaml"), "--docs", s.docs[0], "--index-dir", s.index_dir])
     out = capsys.readouterr().out
     assert "hit@1" in out and "abstention P / R" in out and "latency p50 / p95" in out
+    assert "95% interval" in out
+
+
+def test_hit_rate_interval_says_how_little_a_small_set_can_tell():
+    low, high = wilson_interval(12, 14)
+    assert (round(low, 3), round(high, 3)) == (0.601, 0.960)  # Wilson's interval, worked by hand
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    assert wilson_interval(14, 14)[1] == pytest.approx(1.0) and wilson_interval(0, 14)[0] == pytest.approx(0.0)
+    narrow = wilson_interval(519, 578)
+    assert narrow[0] < 519 / 578 < narrow[1] and narrow[1] - narrow[0] < 0.06
 
 
 def test_held_out_xquad_subset(xquad_subset):
