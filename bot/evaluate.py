@@ -210,7 +210,8 @@ def format_table(result: dict) -> str:
     rows = [
         ("questions", f"{result['questions']} ({result['answerable']} answerable, {result['unanswerable']} not)"),
         ("hit@1", f"{result['hit@1']:.3f} ({result['hits@1']}/{result['answerable']}; 95% interval "
-                  f"{result['hit@1_interval'][0]:.2f}–{result['hit@1_interval'][1]:.2f})"),
+                  f"{result['hit@1_interval'][0]:.2f}–{result['hit@1_interval'][1]:.2f})"
+                  if result["answerable"] else "– (no answerable questions)"),
         ("hit@3", f"{result['hit@3']:.3f}"),
         ("MRR", f"{result['mrr']:.3f}"),
         ("mean top excerpt", f"{result['mean_top_excerpt_chars']:.0f} chars"),

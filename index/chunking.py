@@ -19,6 +19,7 @@ TokenCounter = Callable[[Sequence[str]], list[int]]
 _IMAGE_LINE = re.compile(r"^[ \t]*(?:!\[[^\]]*\]\(\S*\)[ \t]*)+$")
 _BLOCK = re.compile(r"(?:^[ \t]*\S[^\n]*(?:\n|$))+", re.MULTILINE)
 _LONG_SENTENCE_CHARS = 600
+_QUOTE_MARKS = re.compile("[\"“”‘’`«»„]")
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,29 @@ def _block_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Cut an over-long 'sentence' (lists, junk without punctuation) at word boundaries."""
+    """Cut an over-long 'sentence' where a reader would: first at the sentence ends inside it
+    (the segmenter does not split inside a quotation, and an unclosed quotation mark runs on to
+    the paragraph's end), then at a clause or word boundary (lists, junk without punctuation)."""
+    if end - start <= _LONG_SENTENCE_CHARS:
+        return [(start, end)]
+    # Quotation marks blanked out (same length, so offsets hold) let the segmenter see the sentences inside.
+    unquoted = _QUOTE_MARKS.sub(" ", text[start:end])
+    pieces, cursor = [], 0
+    for sentence in segment("en", unquoted):
+        piece = sentence.strip()
+        at = unquoted.find(piece, cursor) if piece else -1
+        if at < 0:
+            continue
+        cursor = at + len(piece)
+        pieces.extend(_cut_at_boundaries(text, start + at, start + cursor))
+    return pieces or _cut_at_boundaries(text, start, end)
+
+
+def _cut_at_boundaries(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pieces = []
     while end - start > _LONG_SENTENCE_CHARS:
-        cut = text.rfind(" ", start + _LONG_SENTENCE_CHARS // 2, start + _LONG_SENTENCE_CHARS)
+        low, high = start + _LONG_SENTENCE_CHARS // 2, start + _LONG_SENTENCE_CHARS
+        cut = next((at + len(mark) - 1 for mark in ("; ", ", ", " ") if (at := text.rfind(mark, low, high)) > start), -1)
         if cut <= start:
             cut = start + _LONG_SENTENCE_CHARS
         pieces.append((start, cut))

@@ -39,7 +39,7 @@ from index.lexical import LexicalIndex
 from index.rows import RowFile
 from index.terms import terms
 
-FORMAT_VERSION = 4  # bump when stored data or its tokenization changes
+FORMAT_VERSION = 5  # bump when stored data or its tokenization changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _TMP_PREFIX = "tmp-"

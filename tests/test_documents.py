@@ -75,6 +75,26 @@ def test_image_only_lines_add_no_sentences():
     assert [text[a:b] for a, b in spans] == ["Intro line here.", "After the images."]
 
 
+def test_a_long_quotation_is_split_at_its_own_sentence_ends():
+    # The segmenter never splits inside quotation marks, and an unclosed one runs on to the
+    # paragraph's end: such a run is cut where its sentences end, not in mid-sentence.
+    quoted = " ".join(f"Point {n} of the report covers the harbour, the mills and the bridge in detail." for n in range(9))
+    text = f'The mayor said in 1901 that "{quoted}" Nobody answered. She called them `simples\u2019 then. ' + quoted
+    spans = sentence_spans(text, 0, len(text))
+    pieces = [text[a:b] for a, b in spans]
+    assert all(0 < len(p) <= 600 and p == p.strip() for p in pieces)
+    assert all(p.rstrip('"').endswith(".") for p in pieces)  # nothing cut between two words
+    assert any(p.startswith("Point 8 of the report") for p in pieces)
+    assert all(text[a:b] == p for (a, b), p in zip(spans, pieces))
+
+
+def test_over_long_text_without_sentence_ends_is_cut_at_clause_breaks():
+    text = "; ".join(f"item number {n}, with a note" for n in range(60))
+    spans = sentence_spans(text, 0, len(text))
+    assert len(spans) > 1 and all(b - a <= 600 for a, b in spans)
+    assert all(text[b - 1] == ";" for _, b in spans[:-1])
+
+
 def test_passages_keep_whole_sentences_with_exact_offsets(embedder):
     doc = wiki()
     settings = ChunkSettings(max_tokens=60, overlap_tokens=20)
