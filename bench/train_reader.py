@@ -12,7 +12,7 @@ trained on. Held out: the odd articles, read by the reader trained on the whole 
 Prints held-out hit@1 with and without re-ranking and held-out highlight F1 for the span model
 alone, the reader alone, and both; ~17 min on 2 cores.
 
-    python bench/train_reader.py [--epochs 5] [--lr 1e-3] [--rank 8] [--seed 0] [--train-depth 3]
+    python bench/train_reader.py [--epochs 5] [--lr 1e-3] [--rank 8] [--seed 0] [--train-depth 3] [--listwise 0]
                                  [--out bot/data/reader.safetensors]
 
 --rank 0 fine-tunes the whole model instead (--freeze N keeps the word embeddings and the
@@ -45,6 +45,7 @@ from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
 BATCH = 16
+RERANK_WEIGHT = 0.4  # the reader's weight in the re-ranking key, as the listwise loss sees it
 ALPHA_PER_RANK = 2.0  # the low-rank change is scaled by alpha / rank = 2
 
 
@@ -116,7 +117,46 @@ def encode(tokenizer, items):
     return batch, offsets, sequences, torch.tensor(starts), torch.tensor(ends)
 
 
-def train(encoder, tokenizer, items, epochs: int, lr: float, freeze: int, rank: int = 0, seed: int = 0) -> Reader:
+def batches(items, listwise: bool) -> list[list[dict]]:
+    """Shuffled batches of about BATCH excerpts; for the listwise loss, a question's excerpts stay together."""
+    if not listwise:
+        random.shuffle(items)  # in place, so that a seed gives the same reader as before this option
+        return [items[k:k + BATCH] for k in range(0, len(items), BATCH)]
+    groups: dict[int, list[dict]] = {}
+    for item in items:
+        groups.setdefault(item["number"], []).append(item)
+    order = list(groups.values())
+    random.shuffle(order)
+    out, current = [], []
+    for group in order:
+        current.extend(group)
+        if len(current) >= BATCH:
+            out.append(current)
+            current = []
+    return out + ([current] if current else [])
+
+
+def listwise_loss(items, batch, start_logits, end_logits, weight: float):
+    """Cross-entropy of "which of a question's excerpts answers" under the re-ranking's key
+    (ranking log-odds + weight x answerability), so the reader learns what the ranking misses.
+    Answerability here is best start + best end against [CLS]'s, a bound of the one used."""
+    in_text = (batch["token_type_ids"] == 1) & (batch["attention_mask"] == 1)
+    best = (start_logits.masked_fill(~in_text, -1e4).max(dim=1).values
+            + end_logits.masked_fill(~in_text, -1e4).max(dim=1).values)
+    answerable = best - start_logits[:, 0] - end_logits[:, 0]
+    prior = torch.tensor([Reranking(0.0, 0.0).key(i["score"], 0.0) for i in items])  # the ranking's log-odds
+    keys = prior + weight * answerable
+    losses = []
+    for number in dict.fromkeys(i["number"] for i in items):
+        at = [k for k, i in enumerate(items) if i["number"] == number]
+        right = [k for k in at if items[k]["label"]]
+        if right and len(right) < len(at):
+            losses.append(torch.logsumexp(keys[at], 0) - torch.logsumexp(keys[right], 0))
+    return torch.stack(losses).mean() if losses else keys.sum() * 0
+
+
+def train(encoder, tokenizer, items, epochs: int, lr: float, freeze: int, rank: int = 0, seed: int = 0,
+          listwise: float = 0.0) -> Reader:
     torch.manual_seed(seed)
     random.seed(seed)
     reader = Reader(encoder)
@@ -132,12 +172,13 @@ def train(encoder, tokenizer, items, epochs: int, lr: float, freeze: int, rank: 
     items, steps, step = list(items), epochs * -(-len(items) // BATCH), 0
     reader.train()
     for _ in range(epochs):
-        random.shuffle(items)
-        for k in range(0, len(items), BATCH):
-            batch, _, _, starts, ends = encode(tokenizer, items[k:k + BATCH])
+        for chunk in batches(items, listwise > 0):
+            batch, _, _, starts, ends = encode(tokenizer, chunk)
             start_logits, end_logits = reader(batch)
             loss = (torch.nn.functional.cross_entropy(start_logits, starts)
                     + torch.nn.functional.cross_entropy(end_logits, ends)) / 2
+            if listwise:
+                loss = loss + listwise * listwise_loss(chunk, batch, start_logits, end_logits, RERANK_WEIGHT)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
@@ -254,6 +295,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="for the initial weights and the order of examples")
     parser.add_argument("--train-depth", type=int, default=3, help="train on each tuning question's top N excerpts "
                         "(more than 3 adds lower-ranked ones, as harder negatives); the re-ranking is chosen on the top 3")
+    parser.add_argument("--listwise", type=float, default=0.0, help="weight of a loss on which of a question's "
+                        "excerpts answers, under the re-ranking's key (0: the span loss alone)")
     parser.add_argument("--out", type=Path, default=ADAPTER_FILE)
     parser.add_argument("--save-items", type=Path, help="write the excerpts with their (out-of-fold) reader "
                         "outputs here as JSON, to try other ways of combining without training again")
@@ -278,9 +321,9 @@ def main() -> None:
     started = time.perf_counter()
     for side in (0, 1):  # out-of-fold reader outputs for fitting the span model and the re-ranking
         trained_on = [i for i in learn if i["article"] // 2 % 2 != side]
-        read(train(encoder, tokenizer, trained_on, args.epochs, args.lr, args.freeze, args.rank, args.seed),
+        read(train(encoder, tokenizer, trained_on, args.epochs, args.lr, args.freeze, args.rank, args.seed, args.listwise),
              tokenizer, [i for i in tune if i["article"] // 2 % 2 == side])
-    reader = train(encoder, tokenizer, learn, args.epochs, args.lr, args.freeze, args.rank, args.seed)
+    reader = train(encoder, tokenizer, learn, args.epochs, args.lr, args.freeze, args.rank, args.seed, args.listwise)
     read(reader, tokenizer, held)
     if args.save_items:
         args.save_items.write_text(json.dumps([{**i, "reader": [x.tolist() for x in i["reader"]]} for i in items]))
@@ -307,7 +350,7 @@ def main() -> None:
         save_adapter(args.out, adapter_tensors(reader), ALPHA_PER_RANK, model_fingerprint(encoder),
                      READER_FEATURES, models["both"], reranking,
                      about=f"bench/train_reader.py --epochs {args.epochs} --lr {args.lr} --rank {args.rank} --seed {args.seed} "
-                           f"--train-depth {args.train_depth}; "
+                           f"--train-depth {args.train_depth} --listwise {args.listwise}; "
                            f"trained on the even articles of XQuAD (CC BY-SA 4.0)")
         print(f"wrote {args.out}")
 
