@@ -40,7 +40,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, load_eval_file, token_f1  # noqa: E402
 from bot.highlight import READER_FEATURES, _tokens, span_features  # noqa: E402
 from bot.ranking import LinearModel  # noqa: E402
-from bot.reader import ADAPTER_FILE, LOW_RANK_TARGETS, Reranking, answerability, model_fingerprint, save_adapter  # noqa: E402
+from bot.reader import ADAPTER_FILE, LOW_RANK_TARGETS, Reranking, answerability, log_odds, model_fingerprint, save_adapter  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -144,7 +144,7 @@ def listwise_loss(items, batch, start_logits, end_logits, weight: float):
     best = (start_logits.masked_fill(~in_text, -1e4).max(dim=1).values
             + end_logits.masked_fill(~in_text, -1e4).max(dim=1).values)
     answerable = best - start_logits[:, 0] - end_logits[:, 0]
-    prior = torch.tensor([Reranking(0.0, 0.0).key(i["score"], 0.0) for i in items])  # the ranking's log-odds
+    prior = torch.tensor([log_odds(i["score"]) for i in items])
     keys = prior + weight * answerable
     losses = []
     for number in dict.fromkeys(i["number"] for i in items):

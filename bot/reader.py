@@ -61,13 +61,13 @@ class Reranking:
     cap: float
 
     def key(self, score: float, answers_here: float) -> float:
-        return _log_odds(score) + self.weight * answers_here
+        return log_odds(score) + self.weight * answers_here
 
     def could_beat(self, score: float, best_key: float) -> bool:
         return self.weight > 0 and self.key(score, self.cap) > best_key
 
 
-def _log_odds(probability: float) -> float:
+def log_odds(probability: float) -> float:
     p = min(max(probability, 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
 
