@@ -49,7 +49,7 @@ import asyncio, time, json, sys
 t0 = time.perf_counter()
 from dataclasses import replace
 from bot.config import Settings
-from bot.discord_app import create_bot
+from bot.discord.app import create_bot
 from bot.service import CitebotService
 
 async def main():

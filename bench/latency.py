@@ -40,7 +40,7 @@ def pct(values, p):
 def answer_latency(service, questions, rounds=ROUNDS):
     embed, answer, reference, unread = [], [], [], []
     model = service.embedder.model
-    # The same index answered without the reader (bot/reader.py), alternating question by question.
+    # The same index answered without the reader (bot/answering/reader.py), alternating question by question.
     without_reader = CitebotService(replace(service.settings, reader=False), service.embedder)
     without_reader.ask("warm up")
     for _ in range(rounds):

@@ -46,10 +46,10 @@ MIX = 0.5  # weight of the other real vector
 
 def empty_answer_caches() -> None:
     """The answer layer caches per-text facts (words, tags) that repeat across questions."""
-    from bot import answer, highlight, spans
+    from bot.answering import compose, highlight, spans
     from index import terms
 
-    for module in (answer, highlight, spans, terms):
+    for module in (compose, highlight, spans, terms):
         for value in vars(module).values():
             if hasattr(value, "cache_clear"):
                 value.cache_clear()
@@ -146,7 +146,7 @@ def measure(index_dir: Path) -> dict:
 
     embed, search, answer, overhead, overhead_fresh, read = [], [], [], [], [], []
     searcher = service.searcher
-    # The reader's pass (bot/reader.py) is a model pass like the question's embedding: timed
+    # The reader's pass (bot/answering/reader.py) is a model pass like the question's embedding: timed
     # apart, and left out of the retrieval overhead, which is what grows with the corpus.
     reading = [0.0]
     reader = service.reader()

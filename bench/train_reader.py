@@ -1,11 +1,11 @@
-"""Train the reader (bot/reader.py), the span model that uses its outputs and the re-ranking; write bot/data/reader.safetensors.
+"""Train the reader (bot/answering/reader.py), the span model that uses its outputs and the re-ranking; write bot/data/reader.safetensors.
 
 The embedding model gets trained low-rank changes (LoRA) to every layer's linear maps, its
 layer norms retrained, and a start/end head; it reads question and excerpt together. Trained on
 the TUNING split's (even XQuAD articles) top three excerpts per question as the ranking orders
 them: where one quotes the answer from the right document, the reader learns its start and
 end; where one does not, to point at [CLS] ("not here"). Out-of-fold outputs (two readers,
-each trained on half of the tuning articles) fit the span model (bot/highlight.py features plus
+each trained on half of the tuning articles) fit the span model (bot/answering/highlight.py features plus
 the reader's per-word start and end log-probabilities, on the top excerpts) and choose the
 re-ranking's weight (best tuning hit@1), so both see the reader as it does on text it was not
 trained on. Held out: the odd articles, read by the reader trained on the whole tuning split.
@@ -36,11 +36,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from bot.answering.question import read_question  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, load_eval_file, token_f1  # noqa: E402
-from bot.highlight import READER_FEATURES, _tokens, span_features  # noqa: E402
-from bot.ranking import LinearModel  # noqa: E402
-from bot.reader import ADAPTER_FILE, LOW_RANK_TARGETS, Reranking, answerability, log_odds, model_fingerprint, save_adapter  # noqa: E402
+from bot.answering.highlight import FEATURES, READER_FEATURES, READER_ONLY, _tokens, span_features  # noqa: E402
+from bot.answering.linear import LinearModel  # noqa: E402
+from bot.answering.reader import ADAPTER_FILE, LOW_RANK_TARGETS, Reranking, answerability, log_odds, model_fingerprint, save_adapter  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -192,7 +193,7 @@ def train(encoder, tokenizer, items, epochs: int, lr: float, freeze: int, rank: 
 def read(reader, tokenizer, items) -> None:
     """Each item gets "reader": per word of the text (highlight's words), the log-probability
     that the answer starts there and that it ends there; and "answers_here", the reader's
-    answerability (bot/reader.py: best span against [CLS])."""
+    answerability (bot/answering/reader.py: best span against [CLS])."""
     with torch.no_grad():
         for k in range(0, len(items), 32):
             chunk = items[k:k + 32]
@@ -217,7 +218,7 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 
 
 def rows(item, use: str):
-    starts, ends, matrix = span_features(item["question"], item["text"])
+    starts, ends, matrix = span_features(read_question(item["question"]), item["text"])
     words = _tokens(item["text"])
     i, j = np.searchsorted(words.start, starts), np.searchsorted(words.end, ends)
     start_lp, end_lp = item["reader"]
@@ -240,7 +241,8 @@ def fit(items, use: str) -> LinearModel:
     model = LogisticRegression(C=0.1, max_iter=5000).fit((x - mean) / scale, (y >= good).astype(int),
                                                          sample_weight=np.where(y >= good, y, 1.0))
     weights = model.coef_[0] / scale
-    return LinearModel(tuple(float(w) for w in weights), float(model.intercept_[0] - weights @ mean))
+    names = {"span model": FEATURES, "reader": READER_ONLY, "both": READER_FEATURES}[use]
+    return LinearModel(tuple(float(w) for w in weights), float(model.intercept_[0] - weights @ mean), names)
 
 
 def f1(items, model: LinearModel, use: str) -> list[float]:

@@ -1,11 +1,11 @@
-"""Fit the sentence-ranking weights (bot/ranking.py) and the abstention threshold.
+"""Fit the sentence-ranking weights (bot/answering/ranking.py) and the abstention threshold.
 
 Training data is the TUNING split only: XQuAD articles with an even index (questions asked of
 the XQuAD index) and, as negatives, the same questions asked of the seeds index, where
 nothing answers them. The seed dev set and odd XQuAD articles are held out; bench/quality.py
 reports on them.
 
-    python bench/tune.py      (prints WEIGHTS, BIAS and a threshold to paste into the code)
+    python bench/tune.py      (writes bot/data/ranking.json; prints the threshold for the config default)
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
-from bot.answer import AnswerSettings, answer_question, candidate_features, score_candidates  # noqa: E402
+from bot.answering.question import read_question  # noqa: E402
+from bot.answering.compose import AnswerSettings, answer_question, candidate_features, score_candidates  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, first_hit_rank, load_eval_file  # noqa: E402
-from bot.ranking import FEATURES, LinearModel  # noqa: E402
+from bot.answering.linear import LinearModel, save_linear_model  # noqa: E402
+from bot.answering.ranking import FEATURES, RANKING_FILE  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -50,7 +52,7 @@ def main() -> None:
 
     rows, labels = [], []
     for q, r in positives:
-        found, matrix = candidate_features(q.question, r.hits, r.term_weights)
+        found, matrix = candidate_features(read_question(q.question), r.hits, r.term_weights)
         for cand, vector in zip(found, matrix):
             p = cand.hit.passage
             text = p.text if cand.span is None else p.text[cand.span[0] - p.start:cand.span[1] - p.start]
@@ -58,11 +60,11 @@ def main() -> None:
             rows.append(vector)
             labels.append(int(right))
     for q, r in negatives:
-        _, matrix = candidate_features(q.question, r.hits, r.term_weights)
+        _, matrix = candidate_features(read_question(q.question), r.hits, r.term_weights)
         rows.extend(matrix)
         labels.extend([0] * len(matrix))
     fit = LogisticRegression(C=1.0, max_iter=2000).fit(np.array(rows), np.array(labels))
-    model = LinearModel(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3))
+    model = LinearModel(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3), FEATURES)
 
     # The fit alone quotes two sentences too often for a short answer; a penalty on "pair" is
     # raised until the mean top excerpt is within MAX_MEAN_CHARS on the tuning split.
@@ -70,7 +72,7 @@ def main() -> None:
     for penalty in np.arange(0.0, 6.01, 0.25):
         weights = list(model.weights)
         weights[pair] = round(float(weights[pair] - penalty), 3)
-        candidate = LinearModel(tuple(weights), model.bias)
+        candidate = LinearModel(tuple(weights), model.bias, FEATURES)
         threshold, hit1, declined, length = evaluate(candidate, positives, negatives)
         print(f"pair penalty {penalty:4.2f}: hit@1 {hit1:.3f}, wrongly declined {declined:.3f}, "
               f"mean top excerpt {length:.0f} chars, threshold {threshold}")
@@ -80,15 +82,16 @@ def main() -> None:
     settings = AnswerSettings(k=1, threshold=0.0, min_similarity=-1.0, model=candidate)
     right = []
     for q, r in positives:
-        answer = answer_question(q.question, r.hits, settings, r.generation, r.term_weights)
+        answer = answer_question(read_question(q.question), r.hits, settings, r.generation, r.term_weights)
         if first_hit_rank(answer, q) == 1:
-            top = max(score_candidates(q.question, r.hits, candidate, r.term_weights), key=lambda c: c.score)
+            top = max(score_candidates(read_question(q.question), r.hits, candidate, r.term_weights), key=lambda c: c.score)
             right.append(max(top.hit.sentence_scores[top.first:top.last + 1] or (top.hit.dense,)))
     floor = round(float(np.percentile(right, 1)), 3)
     print(f"min_similarity = {floor}  (99% of right top answers have a sentence cosine at least this)")
-    print("features:", ", ".join(FEATURES))
-    print(f"WEIGHTS = {candidate.weights}")
-    print(f"BIAS = {candidate.bias}")
+    save_linear_model(RANKING_FILE, candidate, about="Which sentence answers: logistic regression fitted by "
+                      "bench/tune.py on the tuning split (even XQuAD articles); see docs/benchmarks.md.",
+                      min_similarity=floor)
+    print(f"wrote {RANKING_FILE}")
     print(f"threshold = {threshold}  (declines {NEGATIVE_DECLINE:.0%} of the tuning negatives)")
 
 
@@ -96,7 +99,7 @@ def evaluate(model, positives, negatives):
     settings = AnswerSettings(k=3, threshold=0.0, min_similarity=-1.0, model=model)
 
     def tops(items):
-        return [(q, answer_question(q.question, r.hits, settings, r.generation, r.term_weights)) for q, r in items]
+        return [(q, answer_question(read_question(q.question), r.hits, settings, r.generation, r.term_weights)) for q, r in items]
 
     negative_scores = sorted(a.excerpts[0].score if a.excerpts else 0.0 for _, a in tops(negatives))
     threshold = round(negative_scores[int(NEGATIVE_DECLINE * (len(negative_scores) - 1))] + 0.005, 3)

@@ -1,9 +1,9 @@
-"""Fit the answer-span weights (bot/highlight.py) on the tuning split (even XQuAD articles).
+"""Fit the answer-span weights (bot/answering/highlight.py) on the tuning split (even XQuAD articles).
 
 Training rows are the candidate spans of top excerpts that contain the gold answer, labelled
 by SQuAD token F1 with the gold answer (>= 0.5). Prints the tuning split's F1 two ways: in
 sample, and cross-validated (fitted on three quarters of its articles, scored on the rest, four
-ways round), which is the figure to compare feature sets by. Then WEIGHTS and BIAS to paste.
+ways round), which is the figure to compare feature sets by. Writes bot/data/highlight.json.
 
     python bench/tune_highlight.py
 """
@@ -18,10 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 
+from bot.answering.question import read_question  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, load_eval_file, token_f1  # noqa: E402
-from bot.highlight import FEATURES, best_highlight, span_candidates  # noqa: E402
-from bot.ranking import LinearModel  # noqa: E402
+from bot.answering.highlight import FEATURES, HIGHLIGHT_FILE, best_highlight, span_candidates  # noqa: E402
+from bot.answering.linear import LinearModel, save_linear_model  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -37,7 +38,7 @@ def fit(tops) -> LinearModel:
     for q, text in tops:
         if not any(a.lower() in text.lower() for a in q.answers):
             continue
-        for c in span_candidates(q.question, text):
+        for c in span_candidates(read_question(q.question), text):
             rows.append(c.features)
             labels.append(max(token_f1(text[c.start:c.end], a) for a in q.answers))
     y, x = np.array(labels), np.array(rows)
@@ -45,13 +46,14 @@ def fit(tops) -> LinearModel:
     model = LogisticRegression(C=PENALTY, max_iter=5000).fit((x - mean) / scale, (y >= 0.5).astype(int),
                                                              sample_weight=np.where(y >= 0.5, y, 1.0))
     weights = model.coef_[0] / scale
-    return LinearModel(tuple(round(float(w), 3) for w in weights), round(float(model.intercept_[0] - weights @ mean), 3))
+    return LinearModel(tuple(round(float(w), 3) for w in weights), round(float(model.intercept_[0] - weights @ mean), 3),
+                       FEATURES)
 
 
 def f1_scores(tops, model: LinearModel) -> list[float]:
     scores = []
     for q, text in tops:
-        span = best_highlight(q.question, text, model)
+        span = best_highlight(read_question(q.question), text, model)
         shown = text[span[0]:span[1]] if span else ""
         scores.append(max(token_f1(shown, a) for a in q.answers))
     return scores
@@ -77,10 +79,10 @@ def main() -> None:
     in_sample = f1_scores(tops, model)
     print(f"tuning split highlight F1 over {len(tune)} questions: in sample {100 * np.mean(in_sample + misses):.1f}, "
           f"cross-validated {100 * np.mean(crossed + misses):.1f}")
-    print("WEIGHTS = (\n" + "".join(f"    {', '.join(map(str, model.weights[k:k + 12]))},\n"
-                                   for k in range(0, len(model.weights), 12)) + ")")
-    print(f"BIAS = {model.bias}")
-    print("features:", ", ".join(FEATURES))
+    save_linear_model(HIGHLIGHT_FILE, model, about="The answer span inside an excerpt: logistic regression over "
+                      "word runs, fitted by bench/tune_highlight.py on the tuning split (even XQuAD articles); "
+                      "see docs/benchmarks.md.")
+    print(f"wrote {HIGHLIGHT_FILE}")
 
 
 if __name__ == "__main__":

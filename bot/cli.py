@@ -11,8 +11,6 @@ from collections.abc import Sequence
 
 from index.errors import CitebotError
 
-log = logging.getLogger("citebot")
-
 
 def _common(parser: argparse.ArgumentParser, docs: bool = True) -> None:
     parser.add_argument("--config", help="config file (default: ./citebot.yaml if present)")
@@ -26,27 +24,34 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("index", help="build or update the index")
+    p.set_defaults(func=_index)
     _common(p)
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--watch", action="store_true", help="keep running and re-index when files change")
 
     p = sub.add_parser("ask", help="answer a question ('-' reads questions from stdin)")
+    p.set_defaults(func=_ask)
     _common(p)
     p.add_argument("-k", type=int, metavar="N", help="excerpts per answer")
     p.add_argument("--json", action="store_true", help="one JSON object per answer")
     p.add_argument("question", nargs="+", help="the question, or - for one question per line on stdin")
 
     p = sub.add_parser("status", help="show what is indexed")
+    p.set_defaults(func=_status)
     _common(p, docs=False)
     p.add_argument("--json", action="store_true")
     p.add_argument("--verify", action="store_true",
                    help="hash every index file in full (loading samples large files)")
 
     p = sub.add_parser("config", help="print the effective configuration")
+    p.set_defaults(func=_config)
     _common(p)
+    p.add_argument("--reference", action="store_true",
+                   help="print every key with its default and meaning (the README's table) instead")
 
     p = sub.add_parser("eval", help="score answers against an eval file (YAML or SQuAD JSON)")
+    p.set_defaults(func=_eval)
     _common(p)
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
@@ -55,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ask the questions of the configured docs instead; every one should be declined")
 
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
+    p.set_defaults(func=_run)
     _common(p)
     return parser
 
@@ -98,60 +104,76 @@ def _quiet_libraries(record: logging.LogRecord) -> bool:
 def _dispatch(args) -> int:
     settings = _settings(args)
     configure_logging(settings)
-    if args.command == "config":
-        from bot.config import as_display
+    return args.func(settings, args)
 
-        import yaml
 
+def _config(settings, args) -> int:
+    from bot.config import as_display, reference_table
+
+    import yaml
+
+    if args.reference:
+        print(reference_table())
+    else:
         print(yaml.safe_dump(as_display(settings), sort_keys=False, allow_unicode=True), end="")
-        return 0
-    if args.command == "run":
-        from bot.discord_app import run_bot
+    return 0
 
-        return run_bot(settings)
-    if args.command == "eval":
-        from bot.evaluate import run_eval_command
 
-        return run_eval_command(settings, args.file, as_json=args.json, limit=args.limit, negative=args.negative)
+def _run(settings, args) -> int:
+    from bot.discord.app import run_bot
 
+    return run_bot(settings)
+
+
+def _eval(settings, args) -> int:
+    from bot.evaluate import run_eval_command
+
+    return run_eval_command(settings, args.file, as_json=args.json, limit=args.limit, negative=args.negative)
+
+
+def _service(settings):
     from bot.service import CitebotService
 
-    service = CitebotService(settings)
-    if args.command == "index":
-        report = service.reindex(rebuild=args.rebuild, progress=_progress_bar)
-        _print_report(report, args.json)
-        if settings.watch:
-            from bot.watch import watch_and_reindex
-
-            print("watching for changes (Ctrl-C to stop)", file=sys.stderr)
-            watch_and_reindex(service, on_report=lambda r: _print_report(r, args.json),
-                              on_error=lambda err: print(f"citebot: error: {err}", file=sys.stderr, flush=True))
-        return 0
-    if args.command == "status":
-        status = service.status()
-        if args.verify:
-            files = service.verify()
-            print(f"verified {files} files of generation {status.generation}: intact", file=sys.stderr)
-        if args.json:
-            print(json.dumps(status.__dict__))
-        else:
-            built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.built_at))
-            print(f"index:      {status.index_dir} (generation {status.generation})")
-            print(f"docs:       {', '.join(status.docs)}")
-            print(f"model:      {status.model}")
-            print(f"documents:  {status.documents}")
-            print(f"passages:   {status.passages}")
-            print(f"dense:      {status.dense_index}")
-            print(f"built:      {built}")
-        return 0
-    if args.command == "ask":
-        return _ask(service, args)
-    raise AssertionError(args.command)
+    return CitebotService(settings)
 
 
-def _ask(service, args) -> int:
+def _index(settings, args) -> int:
+    service = _service(settings)
+    report = service.reindex(rebuild=args.rebuild, progress=_progress_bar)
+    _print_report(report, args.json)
+    if settings.watch:
+        from bot.watch import watch_and_reindex
+
+        print("watching for changes (Ctrl-C to stop)", file=sys.stderr)
+        watch_and_reindex(service, on_report=lambda r: _print_report(r, args.json),
+                          on_error=lambda err: print(f"citebot: error: {err}", file=sys.stderr, flush=True))
+    return 0
+
+
+def _status(settings, args) -> int:
+    service = _service(settings)
+    status = service.status()
+    if args.verify:
+        files = service.verify()
+        print(f"verified {files} files of generation {status.generation}: intact", file=sys.stderr)
+    if args.json:
+        print(json.dumps(status.__dict__))
+    else:
+        built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.built_at))
+        print(f"index:      {status.index_dir} (generation {status.generation})")
+        print(f"docs:       {', '.join(status.docs)}")
+        print(f"model:      {status.model}")
+        print(f"documents:  {status.documents}")
+        print(f"passages:   {status.passages}")
+        print(f"dense:      {status.dense_index}")
+        print(f"built:      {built}")
+    return 0
+
+
+def _ask(settings, args) -> int:
     from bot.render import render_json, render_text
 
+    service = _service(settings)
     report = service.ensure_index(progress=_progress_bar)
     if report is not None:
         print(f"indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f}s",

@@ -1,13 +1,14 @@
 """Settings: defaults, then citebot.yaml, then CITEBOT_* environment variables, then flags.
 
-Every key is declared once in _KEYS with its type, default, allowed range and a line of help;
-the README's configuration reference lists the same keys.
+Every key is declared once, as a field of Settings whose metadata gives its kind, allowed
+range or choices and its help; validation, `citebot config` and the README's configuration
+table (reference_table(), checked by tests/test_shipping.py) all read that declaration.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,62 +21,68 @@ CONFIG_FILE = "citebot.yaml"
 ENV_PREFIX = "CITEBOT_"
 
 
+def _key(default: Any, kind: str, help: str, low: float | None = None, high: float | None = None,
+         choices: tuple[str, ...] = ()) -> Any:
+    """A setting: its default, kind (str, int, float, bool, paths, ints), range or choices and help."""
+    return field(default=default, metadata={"kind": kind, "low": low, "high": high, "choices": choices, "help": help})
+
+
 @dataclass(frozen=True)
 class Settings:
-    docs: tuple[str, ...] = ("seeds",)
-    index_dir: str = ".citebot"
-    model: str = "sentence-transformers/all-MiniLM-L6-v2"
-    chunk_tokens: int = 200
-    chunk_overlap: int = 40
-    k: int = 3
-    threshold: float = 0.08
-    reader: bool = True
-    max_file_bytes: int = 5_000_000
-    dense_index: str = "auto"
-    log_level: str = "INFO"
-    log_format: str = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    watch: bool = False
-    guild_ids: tuple[int, ...] = ()
-    admin_roles: tuple[int, ...] = ()
-    cooldown_seconds: float = 5.0
-    max_in_flight: int = 4
-    answer_mentions: bool = True
-    answer_dms: bool = True
-    feedback_file: str = ".citebot/feedback.jsonl"
-    max_question_chars: int = 500
+    docs: tuple[str, ...] = _key(("seeds",), "paths", "folders of documents to index")
+    index_dir: str = _key(".citebot", "str", "where the built index lives (data, not code; not in git)")
+    model: str = _key("sentence-transformers/all-MiniLM-L6-v2", "str",
+                      "the bundled model, a local model folder, or a hub name; another model means a full rebuild")
+    chunk_tokens: int = _key(200, "int", "largest passage, in model tokens (the model reads 256)", 32, 254)
+    chunk_overlap: int = _key(40, "int", "tokens of trailing sentences repeated at the start of the next passage",
+                              0, 127)
+    k: int = _key(3, "int", "excerpts per answer", 1, 10)
+    threshold: float = _key(0.08, "float", "lowest excerpt score (the ranking model's probability that it holds "
+                            "the answer) that counts as an answer; calibrated, see docs/benchmarks.md", 0.0, 1.0)
+    reader: bool = _key(True, "bool", "let the trained reader (`bot/answering/reader.py`) put the excerpt it finds "
+                        "the answer in first and mark the answer span (~6–12 ms per answer); `false`: the ranking "
+                        "and the span model alone")
+    max_file_bytes: int = _key(5_000_000, "int", "larger files are skipped", 1)
+    dense_index: str = _key("auto", "str", f"vector index: exact (`flat`) up to {HNSW_ABOVE:,} passages, approximate "
+                            "(`hnsw`) above; or force one", choices=DENSE_CHOICES)
+    log_level: str = _key("INFO", "str", "DEBUG, INFO, WARNING or ERROR", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    log_format: str = _key("%(asctime)s %(levelname)s %(name)s: %(message)s", "str", "Python logging format")
+    watch: bool = _key(False, "bool", "re-index when files in the docs folders change")
+    guild_ids: tuple[int, ...] = _key((), "ints", "Discord servers to sync slash commands to at once (else global)")
+    admin_roles: tuple[int, ...] = _key((), "ints", "role ids allowed to `/reindex` besides Manage Server")
+    cooldown_seconds: float = _key(5.0, "float", "per-user wait between questions", 0.0, 3600.0)
+    max_in_flight: int = _key(4, "int", 'questions answered at once; more get "busy, try again"', 1, 64)
+    answer_mentions: bool = _key(True, "bool", "answer @mentions in channels (needs the message content intent)")
+    answer_dms: bool = _key(True, "bool", "answer direct messages")
+    feedback_file: str = _key(".citebot/feedback.jsonl", "str", "JSON-lines file for 👍/👎 votes")
+    max_question_chars: int = _key(500, "int", "longer questions get a short reply instead of an answer", 10, 4000)
 
 
-# key -> (kind, minimum, maximum, choices, help)
-_KEYS: dict[str, tuple[str, float | None, float | None, tuple[str, ...], str]] = {
-    "docs": ("paths", None, None, (), "folders of documents to index"),
-    "index_dir": ("str", None, None, (), "where the built index lives (data, not code)"),
-    "model": ("str", None, None, (), "sentence-transformers model: the bundled default, a local folder or a hub name"),
-    "chunk_tokens": ("int", 32, 254, (), "largest passage, in model tokens"),
-    "chunk_overlap": ("int", 0, 127, (), "tokens of trailing sentences repeated at the start of the next passage"),
-    "k": ("int", 1, 10, (), "excerpts per answer"),
-    "threshold": ("float", 0.0, 1.0, (), "lowest excerpt score that counts as an answer"),
-    "reader": ("bool", None, None, (), "re-order excerpts and mark the answer with the trained reader (bot/reader.py); off: ranking and span model alone"),
-    "max_file_bytes": ("int", 1, None, (), "larger files are skipped"),
-    "dense_index": ("str", None, None, DENSE_CHOICES,
-                    f"vector index: exact (flat) up to {HNSW_ABOVE:,} passages, approximate (hnsw) above; or force one"),
-    "log_level": ("str", None, None, ("DEBUG", "INFO", "WARNING", "ERROR"), "logging level"),
-    "log_format": ("str", None, None, (), "logging format (Python logging syntax)"),
-    "watch": ("bool", None, None, (), "re-index when files in the docs folders change"),
-    "guild_ids": ("ints", None, None, (), "Discord servers to sync slash commands to at once (else global)"),
-    "admin_roles": ("ints", None, None, (), "role ids allowed to /reindex besides Manage Server"),
-    "cooldown_seconds": ("float", 0.0, 3600.0, (), "per-user wait between questions"),
-    "max_in_flight": ("int", 1, 64, (), "questions answered at once; more get 'busy, try again'"),
-    "answer_mentions": ("bool", None, None, (), "answer @mentions in channels (needs the message content intent)"),
-    "answer_dms": ("bool", None, None, (), "answer direct messages"),
-    "feedback_file": ("str", None, None, (), "JSON-lines file for thumbs up/down votes"),
-    "max_question_chars": ("int", 10, 4000, (), "longer questions are refused with a short reply"),
-}
+_KEYS = {f.name: f.metadata for f in fields(Settings)}
 
 
 def describe_keys() -> list[tuple[str, str, Any, str]]:
-    """(key, type, default, help) for every key, for docs and `citebot config`."""
-    defaults = Settings()
-    return [(k, spec[0], getattr(defaults, k), spec[4]) for k, spec in _KEYS.items()]
+    """(key, kind, default, help) for every key, for docs and `citebot config`."""
+    return [(f.name, f.metadata["kind"], f.default if f.default is not MISSING else None, f.metadata["help"])
+            for f in fields(Settings)]
+
+
+def reference_table() -> str:
+    """The README's configuration table, made from the declarations above."""
+    rows = ["| key | default | meaning |", "|---|---|---|"]
+    for key, _, default, help_text in describe_keys():
+        rows.append(f"| `{key}` | `{_as_yaml(default)}` | {help_text} |")
+    return "\n".join(rows)
+
+
+def _as_yaml(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return "[" + ", ".join(map(str, value)) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def load_settings(config_path: str | None = None, environ: dict[str, str] | None = None,
@@ -130,7 +137,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 
 def _from_env(key: str, raw: str) -> Any:
-    kind = _KEYS[key][0]
+    kind = _KEYS[key]["kind"]
     if kind in ("paths", "ints"):
         return [item.strip() for item in raw.split(",") if item.strip()]
     if kind == "bool":
@@ -154,7 +161,8 @@ def _from_env(key: str, raw: str) -> Any:
 
 
 def _check(key: str, value: Any, source: str) -> Any:
-    kind, low, high, choices, _ = _KEYS[key]
+    spec = _KEYS[key]
+    kind, low, high, choices = spec["kind"], spec["low"], spec["high"], spec["choices"]
     where = f"{source}: {key}"
     if kind == "paths":
         if isinstance(value, str):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.answer import Answer
+from bot.types import Answer
 from bot.config import Settings
 from index.errors import ConfigError
 

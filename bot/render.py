@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from bot.answer import Answer, Citation, Excerpt
+from bot.types import Answer, Citation, Excerpt
 
 _BOLD, _RESET = "\033[1m", "\033[0m"
 

@@ -10,10 +10,12 @@ import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot import tagging
-from bot.reader import OnnxReader, find_reader
-from bot.answer import Answer, AnswerSettings, answer_question
+from bot.answering import tagging
+from bot.answering.compose import AnswerSettings, answer_question
+from bot.answering.question import read_question
+from bot.answering.reader import OnnxReader, find_reader
 from bot.config import Settings
+from bot.types import Answer
 from index.chunking import ChunkSettings
 from index.dense import DenseSpec
 from index.embedding import Embedder, resolve_model, shared_embedder
@@ -63,7 +65,7 @@ class CitebotService:
         return AnswerSettings(k=self.settings.k, threshold=self.settings.threshold, reader=self.reader())
 
     def reader(self) -> OnnxReader | None:
-        """The trained reader for the highlight (bot/reader.py), found or exported on first use;
+        """The trained reader for the highlight (bot/answering/reader.py), found or exported on first use;
         None when it is switched off or does not fit the model."""
         if not self.settings.reader:
             return None
@@ -138,7 +140,8 @@ class CitebotService:
         if k is not None:
             settings = replace(settings, k=k)
         result = searcher.search(question, k=max(8, settings.k * 3))
-        return answer_question(question, result.hits, settings, result.generation, result.term_weights)
+        return answer_question(read_question(question), result.hits, settings, result.generation,
+                               result.term_weights)
 
     def warm_up(self) -> None:
         """Load the question encoder and run it once (the first run allocates and is slow), and

@@ -13,7 +13,7 @@ from index.documents import is_ignored_name
 from index.errors import CitebotError
 from index.indexer import IndexReport
 
-log = logging.getLogger("citebot.watch")
+log = logging.getLogger(__name__)
 
 # Saves closer together than STEP_MS join one burst; a burst is cut at DEBOUNCE_MS at the latest.
 DEBOUNCE_MS = 1600

@@ -21,6 +21,10 @@ class ModelError(CitebotError):
     """The embedding model cannot be found or loaded."""
 
 
+class WeightsError(CitebotError):
+    """A fitted-weights file under bot/data/ is missing, malformed or fitted to other features."""
+
+
 class TaggerUnavailable(CitebotError):
     """The part-of-speech tagger the answer highlight uses (textblob's) cannot be loaded."""
 

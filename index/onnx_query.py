@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-log = logging.getLogger("citebot")
+log = logging.getLogger(__name__)
 
 AGREEMENT = 1e-5  # largest difference from SentenceTransformer.encode an export may show
 _PROBES = (

@@ -12,8 +12,9 @@ import pytest
 import pytest_asyncio
 
 from bot.cli import main
-from bot.discord_app import FIRST_PAGE, AnswerView, CitebotCog, create_bot
-from bot.discord_render import answer_payload, unescape
+from bot.chat.limits import FIRST_PAGE
+from bot.discord.app import AnswerView, CitebotCog, create_bot
+from bot.discord.payload import answer_payload, unescape
 
 
 class Recorder:
@@ -155,6 +156,32 @@ async def test_reindex_needs_permission(bot):
     assert role_admin.sent[0][0] == "defer"
 
 
+def test_reindex_is_hidden_from_members_without_manage_server(seeds_service, tmp_path):
+    cog = CitebotCog(create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False))
+    assert cog.reindex.default_permissions.manage_guild
+    assert cog.ask.default_permissions is None
+
+
+async def test_mentions_dms_and_slash_commands_share_one_reply_path(bot):
+    cog = bot.get_cog("CitebotCog")
+    calls = []
+    original = cog.answer_to
+
+    async def recording(reply, user_id, question):
+        calls.append((type(reply).__name__, question))
+        await original(reply, user_id, question)
+
+    cog.answer_to = recording
+    await cog.ask.callback(cog, Recorder(user_id=5), "Who is the deputy mayor of Izium?")
+    await reply_to(f"<@{bot.user.id}> when was Izium recaptured?")
+    member = dpytest.get_config().members[0]
+    await dpytest.message("Who is the deputy mayor of Izium?", channel=await member.create_dm(), member=member)
+    await next_reply()
+    assert calls == [("InteractionReply", "Who is the deputy mayor of Izium?"),
+                     ("MessageReply", "when was Izium recaptured?"),
+                     ("MessageReply", "Who is the deputy mayor of Izium?")]
+
+
 async def test_sources_lists_documents(bot):
     cog = bot.get_cog("CitebotCog")
     interaction = Recorder()
@@ -218,9 +245,9 @@ async def test_each_answer_logs_one_line_without_text_or_user_id(seeds_service, 
     import logging
 
     b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
-    with caplog.at_level(logging.INFO, logger="citebot.discord"):
+    with caplog.at_level(logging.INFO, logger="bot.chat.limits"):
         await b.responder.answer(123456789, "Who is the deputy mayor of Izium?")
-    lines = [r.getMessage() for r in caplog.records if r.name == "citebot.discord"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.chat.limits"]
     assert len(lines) == 1
     line = lines[0]
     assert "answered=True" in line and "latency_ms=" in line and "top_score=" in line and "user=" in line

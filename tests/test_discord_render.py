@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.answer import Answer, Citation, Excerpt
-from bot.discord_render import (
+from bot.answering.compose import Answer, Citation, Excerpt
+from bot.discord.payload import (
     DESCRIPTION_MAX, EMBEDS_TOTAL_MAX, FIELD_VALUE_MAX, FOOTER_MAX, TITLE_MAX, answer_payload, embed_length,
     escape, truncate, unescape,
 )

@@ -2,8 +2,9 @@
 
 import pytest
 
-from bot.highlight import _tokens, best_highlight, span_candidates
-from bot.spans import typed_spans
+from bot.answering.question import read_question
+from bot.answering.highlight import _tokens, best_highlight, span_candidates
+from bot.answering.spans import typed_spans
 from index.chunking import sentence_spans
 from index.documents import FIELD_SEPARATOR
 
@@ -25,13 +26,13 @@ def test_chunks_are_the_word_runs_between_function_words_verbs_and_punctuation()
     ("When did the bridge open?", "The bridge was designed by Thomas Telford and opened on 4 May 1826.", "4 May 1826"),
 ])
 def test_the_span_is_the_whole_phrase_that_answers(question, text, expected):
-    start, end = best_highlight(question, text)
+    start, end = best_highlight(read_question(question), text)
     assert text[start:end] == expected
 
 
 def test_no_candidate_run_crosses_a_sentence_end():
     text = "The unit was led by Colonel Anton Weber. Eventually it withdrew to Kelso."
-    runs = [text[c.start:c.end] for c in span_candidates("Who led the unit?", text)]
+    runs = [text[c.start:c.end] for c in span_candidates(read_question("Who led the unit?"), text)]
     assert "Anton Weber" in runs and "Eventually" in runs
     assert not [r for r in runs if "." in r]
 
@@ -40,7 +41,7 @@ def test_a_span_stays_inside_one_sentence_of_a_two_sentence_excerpt():
     text = "Among the dead was the commander of the bridge unit, Colonel Anton Weber. Eventually the unit withdrew."
     parts = sentence_spans(text, 0, len(text))
     assert len(parts) == 2
-    start, end = best_highlight("Which colonel died?", text, parts=parts)
+    start, end = best_highlight(read_question("Which colonel died?"), text, parts=parts)
     assert text[start:end] == "Anton Weber"  # not "Anton Weber. Eventually"
 
 
@@ -51,7 +52,7 @@ def test_a_span_stays_inside_one_sentence_of_a_two_sentence_excerpt():
 ])
 def test_a_field_marks_its_value_not_its_name(field, question, expected):
     value = field.index(FIELD_SEPARATOR) + len(FIELD_SEPARATOR)
-    start, end = best_highlight(question, field, parts=[(value, len(field))])
+    start, end = best_highlight(read_question(question), field, parts=[(value, len(field))])
     assert field[start:end] == expected
 
 
@@ -74,5 +75,5 @@ def test_dates_are_found_whole_and_without_their_preposition(text, dates):
 
 def test_a_year_asked_for_is_highlighted_without_its_preposition():
     text = "The German army reoccupied the Rhineland in 1936, in breach of the treaty."
-    start, end = best_highlight("When did the German army reoccupy the Rhineland?", text)
+    start, end = best_highlight(read_question("When did the German army reoccupy the Rhineland?"), text)
     assert text[start:end] == "1936"

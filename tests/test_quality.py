@@ -10,7 +10,7 @@ import pytest
 from bot.cli import main
 from bot.evaluate import eval_settings, load_eval_file, run_eval, wilson_interval
 from bot.service import CitebotService
-from bot.spans import typed_spans
+from bot.answering.spans import typed_spans
 from tests.conftest import EVAL_DATA
 
 

@@ -1,4 +1,4 @@
-"""The sentence-ranking features, computed for all candidates at once (bot/answer.py), against
+"""The sentence-ranking features, computed for all candidates at once (bot/answering/compose.py), against
 their plain definitions computed one candidate at a time, on real searches of the seeds."""
 
 import math
@@ -6,8 +6,9 @@ import math
 import pytest
 import yaml
 
-from bot.answer import candidate_features
-from bot.ranking import FEATURES
+from bot.answering.question import read_question
+from bot.answering.compose import candidate_features
+from bot.answering.ranking import FEATURES
 from index.chunking import Passage
 from index.search import Hit
 from index.store import DocumentInfo
@@ -52,7 +53,7 @@ def test_features_match_their_definitions_on_every_candidate(seeds_service):
     checked = pairs = fields = 0
     for question in questions:
         result = seeds_service.searcher.search(question, k=9)
-        found, matrix = candidate_features(question, result.hits, result.term_weights)
+        found, matrix = candidate_features(read_question(question), result.hits, result.term_weights)
         assert matrix.shape == (len(found), len(FEATURES))
         for cand, row in zip(found, matrix):
             for name, expected in _definitions(question, cand, result.term_weights).items():
@@ -74,7 +75,7 @@ def test_word_pair_across_a_sentence_boundary_counts_for_the_pair_only():
     passage = Passage("port.md", ("Port",), "text", text, 0, len(text), sentences)
     document = DocumentInfo("docs/port.md", "port.md", "Port", "", "0" * 64, 1, 0.0)
     hit = Hit(passage, document, score=1.0, dense=0.5, lexical=1.0, sentence_scores=(0.5, 0.4))
-    found, matrix = candidate_features("harbour trade growth", [hit], {})
+    found, matrix = candidate_features(read_question("harbour trade growth"), [hit], {})
     phrase = {(c.first, c.last): row[FEATURES.index("phrase")] for c, row in zip(found, matrix)}
     # the question's pairs are (harbour, trade) and (trade, growth): the first spans the boundary
     assert phrase == {(0, 0): 0.0, (0, 1): 0.5, (1, 1): 0.0}
@@ -85,7 +86,7 @@ def test_a_question_of_stop_words_only_gets_features_not_an_error():
     passage = Passage("port.md", ("Port",), "text", text, 0, len(text), ((0, 30), (31, len(text))))
     document = DocumentInfo("docs/port.md", "port.md", "Port", "", "0" * 64, 1, 0.0)
     hit = Hit(passage, document, score=1.0, dense=0.5, lexical=0.0, sentence_scores=(0.5, 0.4))
-    found, matrix = candidate_features("Who?", [hit], {})
+    found, matrix = candidate_features(read_question("Who?"), [hit], {})
     assert len(found) == 3 and matrix.shape == (3, len(FEATURES))
     assert (matrix[:, FEATURES.index("coverage")] == 0).all() and (matrix[:, FEATURES.index("phrase")] == 0).all()
-    assert candidate_features("Who?", [], {})[1].shape == (0, len(FEATURES))
+    assert candidate_features(read_question("Who?"), [], {})[1].shape == (0, len(FEATURES))

@@ -1,4 +1,4 @@
-"""The trained reader (bot/reader.py): shipped adapter, checked export, per-word scores, fallbacks."""
+"""The trained reader (bot/answering/reader.py): shipped adapter, checked export, per-word scores, fallbacks."""
 
 import dataclasses
 import json
@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.answer import AnswerSettings, answer_question
-from bot.highlight import READER_FEATURES, _tokens, best_highlight
-from bot.reader import (ADAPTER_FILE, AGREEMENT, LONGEST_SPAN, NO_PIECE, OnnxReader, Reranking, answerability, export,
+from bot.answering.question import read_question
+from bot.answering.compose import AnswerSettings, answer_question
+from bot.answering.highlight import READER_FEATURES, _tokens, best_highlight
+from bot.answering.reader import (ADAPTER_FILE, AGREEMENT, LONGEST_SPAN, NO_PIECE, OnnxReader, Reranking, answerability, export,
                         find_reader, load_adapter, model_fingerprint)
 from index.embedding import resolve_model
 
@@ -73,7 +74,7 @@ def test_words_cut_off_by_the_token_limit_get_no_chance(reader):
      "barley and rye"),
 ])
 def test_the_highlight_with_the_reader_marks_the_answer(reader, question, text, expected):
-    start, end = best_highlight(question, text, reader=reader)
+    start, end = best_highlight(read_question(question), text, reader=reader)
     assert text[start:end] == expected
 
 
@@ -92,8 +93,8 @@ def test_a_missing_adapter_leaves_the_span_model(tmp_path):
 def test_answers_with_and_without_the_reader_quote_the_same_excerpts(seeds_service):
     question = "How many civilians were killed on 3 March?"
     hits = seeds_service.searcher.search(question, k=9).hits
-    with_reader = answer_question(question, hits, seeds_service.answer_settings)
-    without = answer_question(question, hits, AnswerSettings())
+    with_reader = answer_question(read_question(question), hits, seeds_service.answer_settings)
+    without = answer_question(read_question(question), hits, AnswerSettings())
     assert seeds_service.reader() is not None
     assert with_reader.answered == without.answered
     assert sorted(e.text for e in with_reader.excerpts) == sorted(e.text for e in without.excerpts)
@@ -147,17 +148,17 @@ class ScriptedReader:
 def test_reranking_moves_the_excerpt_the_reader_prefers_first_and_reads_only_what_could_win(seeds_service, reader):
     question = "When did Russian rocket strikes on Izium start?"
     hits = seeds_service.searcher.search(question, k=9).hits
-    plain = answer_question(question, hits, AnswerSettings()).excerpts
+    plain = answer_question(read_question(question), hits, AnswerSettings()).excerpts
     assert len(plain) == 3
     third = plain[2].text
     strong = ScriptedReader(reader, Reranking(weight=1.0, cap=50.0), {third: 50.0})
-    reordered = answer_question(question, hits, AnswerSettings(reader=strong)).excerpts
+    reordered = answer_question(read_question(question), hits, AnswerSettings(reader=strong)).excerpts
     assert [e.text for e in reordered] == [third, plain[0].text, plain[1].text]
     assert strong.read == [e.text for e in plain]
     assert reordered[0].highlight is not None and reordered[1].highlight is None
 
     capped = ScriptedReader(reader, Reranking(weight=1.0, cap=0.0), {third: 50.0})
-    assert [e.text for e in answer_question(question, hits, AnswerSettings(reader=capped)).excerpts] == \
+    assert [e.text for e in answer_question(read_question(question), hits, AnswerSettings(reader=capped)).excerpts] == \
         [e.text for e in plain]
     assert capped.read == [plain[0].text]  # with no more than 0 to gain, lower-ranked excerpts cannot win
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from bot.cli import build_parser, main
-from bot.config import Settings, describe_keys, load_settings
+from bot.config import Settings, describe_keys, load_settings, reference_table
 from index.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,11 @@ def test_wheel_holds_the_two_packages_and_the_console_script(tmp_path):
     assert tops == {"bot", "index", next(t for t in tops if t.endswith(".dist-info"))}
     entry_points = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
     assert "citebot = bot.cli:main" in wheel.read(entry_points).decode()
-    assert "bot/data/reader.safetensors" in wheel.namelist()
+    names = set(wheel.namelist())
+    assert {"bot/data/reader.safetensors", "bot/data/ranking.json", "bot/data/highlight.json"} <= names
+    # every module of the source tree is in the wheel, subpackages included
+    sources = {str(p.relative_to(ROOT)) for folder in ("bot", "index") for p in (ROOT / folder).rglob("*.py")}
+    assert sources <= names, sorted(sources - names)
 
 
 # --------------------------------------------------------------------------- Docker
@@ -129,6 +133,12 @@ def test_dockerfile_copies_files_that_exist_and_runs_commands_that_exist():
 
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_readme_configuration_table_is_the_one_the_settings_declare(capsys):
+    assert reference_table() in README, "README's configuration table differs: paste `citebot config --reference`"
+    assert main(["config", "--reference"]) == 0
+    assert capsys.readouterr().out.strip() == reference_table()
 
 
 def test_readme_configuration_reference_lists_every_key_with_its_default():

@@ -4,7 +4,7 @@ without TextBlob's package start-up (nltk, scipy)."""
 import subprocess
 import sys
 
-from bot.tagging import TAG_CLASSES, tag_words
+from bot.answering.tagging import TAG_CLASSES, tag_words
 
 
 def classes(tags):
@@ -34,7 +34,7 @@ def test_no_words_no_tags():
 
 
 def test_tagging_does_not_start_textblobs_package():
-    code = ("import sys; from bot.tagging import tag_words; tag_words(['a', 'test'], ['', '']); "
+    code = ("import sys; from bot.answering.tagging import tag_words; tag_words(['a', 'test'], ['', '']); "
             "print(sorted(m for m in ('nltk', 'scipy', 'textblob') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -43,7 +43,7 @@ def test_tagging_does_not_start_textblobs_package():
 def test_answers_in_parallel_threads_load_the_tagger_once():
     code = """
 import threading
-from bot import tagging
+from bot.answering import tagging
 words = "Ukrainian forces recaptured the glorbified town".split()
 results = []
 threads = [threading.Thread(target=lambda: results.append(tagging.tag_words(words, [''] * 6).tag_class.tolist()))

@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answer import Answer, Excerpt
+from bot.types import Answer, Excerpt
 from bot.render import citation_line
 
 CONTENT_MAX = 2000

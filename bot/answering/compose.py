@@ -15,20 +15,22 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from bot.ranking import FEATURES, RANKING_MODEL, LinearModel, with_gaps
-from bot.highlight import WordReader, best_highlight
-from bot.reader import Reranking
-from bot.spans import answer_spans, question_type
+from bot.answering.highlight import WordReader, best_highlight
+from bot.answering.linear import LinearModel
+from bot.answering.question import Question
+from bot.answering.ranking import FEATURES, ranking_model, with_gaps
+from bot.answering.reader import Reranking
+from bot.answering.spans import answer_spans
+from bot.types import Answer, Citation, Excerpt
 from index.documents import FIELD_SEPARATOR
 from index.search import Hit
-from index.terms import term_sequence, term_set, terms, word_set, words
+from index.terms import term_sequence, term_set, terms, word_set
 
 NOT_FOUND = "I couldn't find this in the documents."
 SECOND_SOURCE_SHARE = 0.5  # another document's excerpt is shown if it scores at least this share of the best
 SECTION_SEPARATOR = " › "
 
 _WORD = re.compile(r"\w+")
-_SENTENCE_COS = FEATURES.index("sentence_cos")
 
 # A sentence opening like this leans on the one before it, so both are quoted.
 _NEEDS_PREVIOUS = re.compile(
@@ -40,7 +42,7 @@ _NEEDS_PREVIOUS = re.compile(
 
 
 class ExcerptReader(WordReader, Protocol):
-    """A reader that also says how likely an excerpt is to hold the answer at all (bot/reader.py)."""
+    """A reader that also says how likely an excerpt is to hold the answer at all (bot/answering/reader.py)."""
 
     @property
     def reranking(self) -> Reranking | None: ...
@@ -53,62 +55,11 @@ class AnswerSettings:
     k: int = 3
     threshold: float = 0.08  # on the model's probability scale; chosen by bench/tune.py
     # No quote whose meaning is this far from the question, however many words it shares
-    # ("capital" of Ukraine for a question about Australia); chosen by bench/tune.py.
-    min_similarity: float = 0.307
-    model: LinearModel = RANKING_MODEL
+    # ("capital" of Ukraine for a question about Australia); None: the value fitted with the model.
+    min_similarity: float | None = None
+    model: LinearModel | None = None  # None: the shipped bot/data/ranking.json
     # Re-orders the excerpts and marks the answer span; None: the ranking and span model alone.
     reader: ExcerptReader | None = None
-
-
-@dataclass(frozen=True)
-class Citation:
-    n: int
-    path: str  # relative to its docs folder
-    file: str  # docs folder + path, as shown to people
-    title: str
-    section: str
-    author: str
-    start: int | None
-    end: int | None
-
-
-@dataclass(frozen=True)
-class Excerpt:
-    text: str
-    kind: str  # "text" (verbatim from the document body) or "field" (a front-matter fact)
-    score: float
-    citation: Citation
-    highlight: tuple[int, int] | None = None  # offsets into text
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    answered: bool
-    message: str
-    excerpts: tuple[Excerpt, ...]
-    generation: int = 0
-
-    def to_dict(self) -> dict:
-        return {
-            "question": self.question,
-            "answered": self.answered,
-            "message": self.message,
-            "excerpts": [
-                {
-                    "text": e.text,
-                    "kind": e.kind,
-                    "score": round(e.score, 4),
-                    "highlight": list(e.highlight) if e.highlight else None,
-                    "citation": {
-                        "n": e.citation.n, "path": e.citation.path, "file": e.citation.file,
-                        "title": e.citation.title, "section": e.citation.section,
-                        "author": e.citation.author, "start": e.citation.start, "end": e.citation.end,
-                    },
-                }
-                for e in self.excerpts
-            ],
-        }
 
 
 class _Candidate(NamedTuple):
@@ -127,12 +78,15 @@ class _Candidate(NamedTuple):
         return p.sentences[self.first][0], p.sentences[self.last][1]
 
 
-def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings, generation: int = 0,
+def answer_question(question: Question, hits: Sequence[Hit], settings: AnswerSettings, generation: int = 0,
                     term_weights: Mapping[str, float] | None = None) -> Answer:
-    candidates = sorted(score_candidates(question, hits, settings.model, term_weights or {}, settings.min_similarity),
+    shipped, fitted_similarity = ranking_model()
+    model = settings.model or shipped
+    min_similarity = fitted_similarity if settings.min_similarity is None else settings.min_similarity
+    candidates = sorted(score_candidates(question, hits, model, term_weights or {}, min_similarity),
                         key=lambda c: -c.score)
     if not candidates or candidates[0].score < settings.threshold:
-        return Answer(question, False, NOT_FOUND, (), generation)
+        return Answer(question.text, False, NOT_FOUND, (), generation)
     chosen: list[_Candidate] = []
     for cand in candidates:
         if len(chosen) == settings.k or cand.score < settings.threshold:
@@ -144,27 +98,27 @@ def answer_question(question: str, hits: Sequence[Hit], settings: AnswerSettings
     if settings.reader is not None and settings.reader.reranking is not None:
         chosen = _reread(question, chosen, settings.reader, settings.reader.reranking)
     excerpts = tuple(_excerpt(c, n, question, settings.reader) for n, c in enumerate(chosen, start=1))
-    return Answer(question, True, "", excerpts, generation)
+    return Answer(question.text, True, "", excerpts, generation)
 
 
-def score_candidates(question: str, hits: Sequence[Hit], model: LinearModel, term_weights: Mapping[str, float],
+def score_candidates(question: Question, hits: Sequence[Hit], model: LinearModel, term_weights: Mapping[str, float],
                      min_similarity: float = -1.0) -> list[_Candidate]:
-    found, matrix = candidate_features(question, hits, term_weights)
+    found, matrix = candidate_features(question, hits, term_weights, model.features)
     probabilities = model.probabilities(matrix)
-    probabilities[matrix[:, _SENTENCE_COS] < min_similarity] = 0.0
+    probabilities[matrix[:, model.features.index("sentence_cos")] < min_similarity] = 0.0
     return [_Candidate(c.hit, c.first, c.last, p) for c, p in zip(found, probabilities.tolist(), strict=True)]
 
 
-def candidate_features(question: str, hits: Sequence[Hit],
-                       term_weights: Mapping[str, float]) -> tuple[list[_Candidate], np.ndarray]:
+def candidate_features(question: Question, hits: Sequence[Hit], term_weights: Mapping[str, float],
+                       features: Sequence[str] = FEATURES) -> tuple[list[_Candidate], np.ndarray]:
     """Every sentence, sentence pair or field of every hit, and its features: a candidates x
-    FEATURES matrix (see bot/ranking.py).
+    features matrix, columns in the order `features` names them (see ranking.py).
 
     Facts about each sentence are gathered once, numbered across all hits; a candidate quotes a
     run of consecutive sentences, so most of its features are prefix-sum differences computed
     for all candidates at once.
     """
-    asked = _Question(question, term_weights)
+    asked = _Asked(question, term_weights)
     sentences = _Sentences(asked)
     found: list[_Candidate] = []
     runs: list[tuple[int, int, int, int]] = []  # hit rank; first, matched and last sentence (flat numbers)
@@ -195,28 +149,28 @@ def candidate_features(question: str, hits: Sequence[Hit],
                 quoted.append(p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start])
                 found.append(_Candidate(hit, first, last, 0.0))
     if not found:
-        return found, np.zeros((0, len(FEATURES)))
+        return found, np.zeros((0, len(features)))
     rank, first, matched, last = (np.array(column) for column in zip(*runs))
     columns = sentences.run_features(first, matched, last, quoted)
     best_bm25 = max(h.lexical for h in hits) or 1.0
     columns["passage_cos"] = np.array([h.dense for h in hits])[rank]
     columns["passage_rank"] = 1.0 / (1 + rank)
     columns["passage_bm25"] = np.array([h.lexical for h in hits])[rank] / best_bm25
-    matrix = np.column_stack([columns.get(name, np.zeros(len(rank))) for name in FEATURES]).astype(np.float64)
-    return found, with_gaps(matrix)
+    columns = with_gaps({name: np.asarray(column, dtype=np.float64) for name, column in columns.items()})
+    return found, np.column_stack([columns[name] for name in features])
 
 
-class _Question:
-    """The question's terms, weights, word pairs, words as written, and type."""
+class _Asked:
+    """The question as this search sees it: its terms weighted by their IDF here, and its word pairs."""
 
-    def __init__(self, question: str, term_weights: Mapping[str, float]):
-        self.wanted = {t: term_weights.get(t, 1.0) for t in terms(question)}
+    def __init__(self, question: Question, term_weights: Mapping[str, float]):
+        self.wanted = {t: term_weights.get(t, 1.0) for t in question.terms}
         self.weights = np.array(list(self.wanted.values()), dtype=np.float64)
         self.total = sum(self.wanted.values())
-        self.kind = question_type(question)
-        self.bigrams = {pair: 1 << n for n, pair in enumerate(_bigrams(terms(question)))}
-        self.words = words(question)
-        self.asked = frozenset(self.wanted)
+        self.kind = question.kind
+        self.bigrams = {pair: 1 << n for n, pair in enumerate(_bigrams(question.terms))}
+        self.words = question.words
+        self.asked = question.term_set
 
     def term_row(self, present: frozenset[str]) -> list[bool]:
         return [t in present for t in self.wanted]
@@ -230,7 +184,7 @@ class _Question:
 class _Sentences:
     """Facts about every sentence of the hits, numbered across hits, as the question sees them."""
 
-    def __init__(self, asked: _Question):
+    def __init__(self, asked: _Asked):
         self.asked = asked
         self.terms: list[tuple[str, ...]] = []
         self.cosine: list[float] = []
@@ -360,14 +314,14 @@ def _with_second_source(chosen: list[_Candidate], candidates: Sequence[_Candidat
     return [*chosen[:settings.k - 1], other] if other else chosen
 
 
-def _reread(question: str, chosen: list[_Candidate], reader: ExcerptReader, reranking: Reranking) -> list[_Candidate]:
+def _reread(question: Question, chosen: list[_Candidate], reader: ExcerptReader, reranking: Reranking) -> list[_Candidate]:
     """The excerpt the reader and the ranking together like best goes first; the others keep
     their order. The reader reads the top excerpt (it marks its answer anyway) and only those
     others that could still overtake it."""
-    best, best_key = 0, reranking.key(chosen[0].score, reader.answers_here(question, _quoted(chosen[0])))
+    best, best_key = 0, reranking.key(chosen[0].score, reader.answers_here(question.text, _quoted(chosen[0])))
     for n, cand in enumerate(chosen[1:], start=1):
         if reranking.could_beat(cand.score, best_key):
-            key = reranking.key(cand.score, reader.answers_here(question, _quoted(cand)))
+            key = reranking.key(cand.score, reader.answers_here(question.text, _quoted(cand)))
             if key > best_key:
                 best, best_key = n, key
     return [chosen[best], *chosen[:best], *chosen[best + 1:]]
@@ -387,7 +341,7 @@ def _overlaps(a: _Candidate, b: _Candidate) -> bool:
     return sa[0] < sb[1] and sb[0] < sa[1]
 
 
-def _excerpt(cand: _Candidate, n: int, question: str, reader: WordReader | None) -> Excerpt:
+def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | None) -> Excerpt:
     hit, p = cand.hit, cand.hit.passage
     span = cand.span
     start, end = span if span is not None else (None, None)

@@ -5,7 +5,8 @@ whether the run is of the kind the question asks for (a date for "when", a numbe
 many", a name for "who"), how close it stands to the words the question and excerpt share,
 whether it repeats the question, and whether it sits at a natural phrase boundary (function
 words, verbs, punctuation, and the part-of-speech tags and noun-phrase chunks of
-bot/tagging.py). Weights are fitted by bench/tune_highlight.py on the tuning split. The span is
+tagging.py). Weights are fitted by bench/tune_highlight.py on the tuning split and stored in
+bot/data/highlight.json. The span is
 always inside the excerpt; nothing is added.
 """
 
@@ -21,9 +22,10 @@ from functools import lru_cache
 import numpy as np
 from bm25s.stopwords import STOPWORDS_EN_PLUS
 
-from bot.ranking import LinearModel
-from bot.spans import question_type, typed_spans
-from bot.tagging import TAG_CLASSES, tag_words
+from bot.answering.linear import DATA_DIR, LinearModel, load_linear_model
+from bot.answering.question import KINDS, Question
+from bot.answering.spans import typed_spans
+from bot.answering.tagging import TAG_CLASSES, tag_words
 from index.terms import terms
 
 MAX_WORDS = 6
@@ -42,7 +44,6 @@ _VERBS = frozenset(
     "is was are were be been being has have had do does did become became made make makes took take takes "
     "gave give gives used use uses said says called named known".split()
 )
-KINDS = ("date", "quantity", "name", "place", "other")
 
 FEATURES = (
     "words", "inverse_words", "question_share", "any_question_word", "capitalised", "digit",
@@ -54,7 +55,7 @@ FEATURES = (
     "cuts_name_after", "cuts_name_before", "mixed_case", "all_capitalised", "after_verb", "before_verb",
     "whole_chunk", "inside_chunk", "cuts_chunk", "chunks",
     *(f"{k}_capitalised" for k in KINDS), *(f"{k}_digit" for k in KINDS), *(f"{k}_words" for k in KINDS),
-    # From the part-of-speech tagger (bot/tagging.py): the run's first and last words, the words
+    # From the part-of-speech tagger (bot/answering/tagging.py): the run's first and last words, the words
     # just outside it, and how it lines up with the tagger's noun-phrase chunks.
     *(f"first_{c}" for c in TAG_CLASSES), *(f"last_{c}" for c in TAG_CLASSES),
     *(f"before_{c}" for c in TAG_CLASSES), "before_break", *(f"after_{c}" for c in TAG_CLASSES), "after_break",
@@ -62,27 +63,20 @@ FEATURES = (
     "noun_share", "tagged_verb", "tagged_chunks",
 )
 
-# Fitted by bench/tune_highlight.py on the tuning split (see docs/benchmarks.md).
-WEIGHTS = (
-    -0.304, -1.229, -2.04, 0.67, -0.008, -0.029, 2.367, -0.512, -0.291, 0.024, 0.065, -0.541,
-    -0.024, -0.241, -0.054, -0.025, -0.047, 0.854, 0.688, 0.617, 0.824, 1.35, -0.253, -0.58,
-    -0.888, -0.173, -0.101, -0.17, -0.145, -0.381, -0.313, -0.274, -0.233, -0.082, -0.106, -0.072,
-    -0.288, -2.485, -0.133, -0.975, 1.145, 1.805, 0.444, -1.784, -1.076, 0.081, -1.642, -0.77,
-    -0.138, 0.115, 0.598, -0.289, 0.475, 0.017, -0.187, 0.154, 0.171, -0.196, 0.228, -0.178,
-    -2.903, 0.0, 0.0, -0.175, 0.061, 0.265, 0.024, -0.134, -0.182, 0.297, 0.049, 0.554,
-    0.078, -1.345, 0.0, 0.0, 0.222, 0.219, 0.336, 0.131, -0.12, -0.244, -0.306, -0.776,
-    0.536, -0.121, -0.02, 0.475, 0.0, 0.17, -0.135, 0.012, -0.217, 0.214, 0.037, -0.194,
-    -0.172, -0.355, -0.066, -0.28, -0.321, -0.226, 0.0, -0.193, 0.518, -0.014, -0.132, 0.113,
-    0.015, 0.402, 1.321, 0.152, -0.159,
-)
-BIAS = -3.155
+HIGHLIGHT_FILE = DATA_DIR / "highlight.json"
 
 
-SPAN_MODEL = LinearModel(WEIGHTS, BIAS)
+@lru_cache(maxsize=1)
+def span_model() -> LinearModel:
+    """The span model fitted by bench/tune_highlight.py on the tuning split (see docs/benchmarks.md)."""
+    return load_linear_model(HIGHLIGHT_FILE, FEATURES)[0]
 
-# With the trained reader (bot/reader.py): its log-probabilities that the answer starts at the
+
+# With the trained reader (bot/answering/reader.py): its log-probabilities that the answer starts at the
 # run's first word and ends at its last. The weights of this model live with the reader's.
-READER_FEATURES = (*FEATURES, "reader_start", "reader_end", "reader_span")
+READER_ONLY = ("reader_start", "reader_end", "reader_span")
+READER_FEATURES = (*FEATURES, *READER_ONLY)
+_FEATURE_SET = frozenset(FEATURES)
 
 
 class WordReader(Protocol):
@@ -102,26 +96,28 @@ class SpanCandidate:
     features: tuple[float, ...]
 
 
-def span_candidates(question: str, text: str) -> list[SpanCandidate]:
+def span_candidates(question: Question, text: str) -> list[SpanCandidate]:
     starts, ends, matrix = span_features(question, text)
     return [SpanCandidate(a, b, tuple(row)) for a, b, row in zip(starts.tolist(), ends.tolist(), matrix.tolist())]
 
 
-def span_features(question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start and end offsets of every candidate run, and its features (FEATURES order) as a matrix.
+def span_features(question: Question, text: str,
+                  features: Sequence[str] = FEATURES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Start and end offsets of every candidate run, and its features as a matrix, columns in the
+    order `features` names them.
 
     Per-token facts are computed once (and cached per text: they do not depend on the
     question); each run's features are then array look-ups and prefix-sum differences over all
     runs at once.
     """
-    kind = question_type(question)
-    asked = set(terms(question))
-    focus = _focus_terms(question)
+    kind = question.kind
+    asked = question.term_set
+    focus = question.focus
     text_tokens = _tokens(text)
     count = len(text_tokens.stems)
     empty = np.zeros(0, dtype=np.int64)
     if not count:
-        return empty, empty, np.zeros((0, len(FEATURES)))
+        return empty, empty, np.zeros((0, len(features)))
     stems = text_tokens.stems
     tok_start, tok_end, edge = text_tokens.start, text_tokens.end, text_tokens.edge
     punct_after, stop_after, cue_before = text_tokens.punct_after, text_tokens.stop_after, text_tokens.cue_before
@@ -237,7 +233,8 @@ def span_features(question: str, text: str) -> tuple[np.ndarray, np.ndarray, np.
         (tt.tagged_verb_sum[j + 1] > tt.tagged_verb_sum[i]).astype(float),
         (tt.tag_chunk[j] - tt.tag_chunk[i]) / 3.0,
     ]
-    return start, end, np.column_stack(columns).astype(float)
+    named = dict(zip(FEATURES, columns, strict=True))
+    return start, end, np.column_stack([named[name] for name in features]).astype(float)
 
 
 _CLASS_ROWS = np.eye(len(TAG_CLASSES))
@@ -277,7 +274,7 @@ class _TextTokens:
     verb_sum: np.ndarray
     capital_content_sum: np.ndarray  # capitalised words that are not function words
     chunk_begin_sum: np.ndarray
-    tag_class: np.ndarray  # from the part-of-speech tagger: bot/tagging.py
+    tag_class: np.ndarray  # from the part-of-speech tagger: bot/answering/tagging.py
     tag_chunk: np.ndarray
     tag_chunk_starts: np.ndarray
     tag_chunk_ends: np.ndarray
@@ -362,36 +359,33 @@ def _tokens(text: str) -> _TextTokens:
     return facts
 
 
-_WH = re.compile(r"\b(?:what|which|whose|how\s+many|how\s+much)\s+((?:\w+\s+){0,2}\w+)", re.IGNORECASE)
-
-
-def _focus_terms(question: str) -> set[str]:
-    """The noun a "which division"/"what player" question asks for: answers often name it."""
-    m = _WH.search(question)
-    return set(terms(m.group(1))) if m else set()
-
-
-def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL,
+def best_highlight(question: Question, text: str, model: LinearModel | None = None,
                    parts: Sequence[tuple[int, int]] | None = None,
                    reader: WordReader | None = None) -> tuple[int, int] | None:
     """The best-scoring run, kept to one of `parts` (offsets into text: the sentences of a
     two-sentence excerpt, a field's value) when given: a run wholly outside them (in a field's
     name) is not chosen, and one that runs on into the next sentence is cut back to the
-    sentence holding most of it. With a reader, runs are scored by the reader's span model."""
-    starts, ends, matrix = span_features(question, text)
+    sentence holding most of it. With a reader, runs are scored by the reader's span model;
+    without one, by `model` (default: the shipped span model)."""
+    if reader is not None:
+        model = reader.span_model
+    model = model or span_model()
+    base = [name for name in model.features if name in _FEATURE_SET]
+    starts, ends, matrix = span_features(question, text, base)
     parts = parts or [(0, len(text))]
     overlaps = np.stack([np.minimum(ends, b) - np.maximum(starts, a) for a, b in parts])  # parts x runs
     allowed = overlaps.max(axis=0) > 0
     if not allowed.any():
         return None
     if reader is not None:
-        model = reader.span_model
-        matrix = np.hstack([matrix, reader_features(reader, question, text, starts, ends)])
+        named = dict(zip(base, matrix.T))
+        named.update(zip(READER_ONLY, reader_features(reader, question, text, starts, ends).T))
+        matrix = np.column_stack([named[name] for name in model.features])
     best = int(np.argmax(np.where(allowed, model.scores(matrix), -np.inf)))
     part_start, part_end = parts[int(np.argmax(overlaps[:, best]))]
     start, end = _whole_words(text, max(int(starts[best]), part_start), min(int(ends[best]), part_end))
     # A date or quantity is shown whole ("4 May 1901", not "4 May").
-    kind = question_type(question)
+    kind = question.kind
     if kind in ("date", "quantity"):
         for a, b in typed_spans(text, kind):
             if a < end and start < b and part_start <= a and b <= part_end:
@@ -399,11 +393,11 @@ def best_highlight(question: str, text: str, model: LinearModel = SPAN_MODEL,
     return start, end
 
 
-def reader_features(reader: WordReader, question: str, text: str, starts: np.ndarray,
+def reader_features(reader: WordReader, question: Question, text: str, starts: np.ndarray,
                     ends: np.ndarray) -> np.ndarray:
     """The reader's columns of READER_FEATURES for runs with these start and end offsets."""
     words = _tokens(text)
-    start_lp, end_lp = reader.word_log_probabilities(question, text, words.start, words.end)
+    start_lp, end_lp = reader.word_log_probabilities(question.text, text, words.start, words.end)
     first, last = np.searchsorted(words.start, starts), np.searchsorted(words.end, ends)
     return np.column_stack([start_lp[first], end_lp[last], start_lp[first] + end_lp[last]])
 

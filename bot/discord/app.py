@@ -1,4 +1,5 @@
-"""The Discord adapter: thin. It defers, calls CitebotService.ask in a worker thread, sends.
+"""The Discord adapter: thin. It turns slash commands, mentions and DMs into one call of the
+chat layer (bot/chat/) and sends what bot/discord/payload.py builds.
 
 Resources are made in run_bot() and passed in; one-time async setup is in setup_hook.
 """
@@ -6,101 +7,79 @@ Resources are made in run_bot() and passed in; one-time async setup is in setup_
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import os
-import time
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Protocol
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answer import Answer
+from bot.chat.feedback import FeedbackLog
+from bot.chat.limits import FAILURE, FIRST_PAGE, Responder
+from bot.chat.reports import describe_report
 from bot.config import Settings
-from bot.discord_render import Payload, answer_payload, escaped_within, sources_payload
+from bot.discord.payload import Payload, answer_payload, escaped_within, sources_payload
 from bot.service import CitebotService
+from bot.types import Answer
 from index.errors import CitebotError, ConfigError
 
-log = logging.getLogger("citebot.discord")
+log = logging.getLogger(__name__)
 
-FIRST_PAGE = 3  # excerpts in the first reply; the rest behind "More sources"
-FAILURE = "Sorry, something went wrong while answering. The error has been logged."
-
-
-def hash_user(user_id: int) -> str:
-    return hashlib.sha256(f"citebot:{user_id}".encode()).hexdigest()[:16]
+REPLY_MAX = 1900  # a plain reply's length, under Discord's 2,000
 
 
 def to_embed(payload: Payload) -> discord.Embed:
     return discord.Embed.from_dict(payload.embed)
 
 
-@dataclass(frozen=True)
-class Refusal:
-    """A short reply instead of an answer (cooldown, busy, bad question)."""
+class Reply(Protocol):
+    """Where an answer goes: a slash command's interaction or the message that asked."""
 
-    message: str
+    async def refuse(self, text: str) -> None: ...
 
+    async def working(self) -> None: ...
 
-class Responder:
-    """Cooldown, in-flight limit and the off-loop call into the answer function."""
-
-    def __init__(self, service: CitebotService, settings: Settings):
-        self.service = service
-        self.settings = settings
-        self._last_asked: dict[int, float] = {}
-        self._in_flight = 0
-
-    def check(self, user_id: int, question: str) -> Refusal | None:
-        question = question.strip()
-        if not question:
-            return Refusal("Ask me a question about the documents, e.g. `/ask question: what happened in March?`")
-        if len(question) > self.settings.max_question_chars:
-            return Refusal(f"That question is {len(question)} characters long; please keep it under "
-                           f"{self.settings.max_question_chars}.")
-        now = time.monotonic()
-        wait = self._last_asked.get(user_id, -1e9) + self.settings.cooldown_seconds - now
-        if wait > 0:
-            return Refusal(f"Please wait — try again in {max(1, round(wait))} s.")
-        if self._in_flight >= self.settings.max_in_flight:
-            return Refusal("I'm busy answering other questions — try again in a moment.")
-        self._last_asked[user_id] = now
-        return None
-
-    async def answer(self, user_id: int, question: str) -> Answer:
-        self._in_flight += 1
-        started = time.perf_counter()
-        try:
-            k = max(self.settings.k, FIRST_PAGE * 2)
-            answer = await asyncio.to_thread(self.service.ask, question.strip(), k)
-        finally:
-            self._in_flight -= 1
-        top = answer.excerpts[0].score if answer.excerpts else 0.0
-        log.info("answered=%s latency_ms=%.0f top_score=%.3f excerpts=%d user=%s",
-                 answer.answered, (time.perf_counter() - started) * 1000, top, len(answer.excerpts),
-                 hash_user(user_id))
-        return answer
+    async def send(self, *, content: str | None = None, embed: discord.Embed | None = None,
+                   view: discord.ui.View | None = None, private: bool = False) -> None: ...
 
 
-class FeedbackLog:
-    def __init__(self, path: str):
-        self.path = Path(path)
+class InteractionReply:
+    """Refusals are private; the answer follows a deferral (Discord wants a response within 3 s)."""
 
-    def record(self, answer: Answer, vote: str, user_id: int) -> None:
-        entry = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "question": answer.question,
-            "answered": answer.answered,
-            "citations": [f"{e.citation.file}#{e.citation.start}-{e.citation.end}" for e in answer.excerpts],
-            "vote": vote,
-            "user": hash_user(user_id),
-        }
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    def __init__(self, interaction: discord.Interaction):
+        self.interaction = interaction
+
+    async def refuse(self, text: str) -> None:
+        await self.interaction.response.send_message(text, ephemeral=True)
+
+    async def working(self) -> None:
+        await self.interaction.response.defer(thinking=True)
+
+    async def send(self, *, content=None, embed=None, view=None, private=False) -> None:
+        kwargs = {"embed": embed} if embed is not None else {}
+        if view is not None:
+            kwargs["view"] = view
+        await self.interaction.followup.send(content, ephemeral=private, **kwargs)
+
+
+class MessageReply:
+    """Replies to the asking message, without pinging its author."""
+
+    def __init__(self, message: discord.Message):
+        self.message = message
+
+    async def refuse(self, text: str) -> None:
+        await self.message.reply(text, mention_author=False)
+
+    async def working(self) -> None:
+        pass  # a message has no 3-second deadline
+
+    async def send(self, *, content=None, embed=None, view=None, private=False) -> None:
+        kwargs = {"embed": embed} if embed is not None else {}
+        if view is not None:
+            kwargs["view"] = view
+        await self.message.reply(content, mention_author=False, **kwargs)
 
 
 class AnswerView(discord.ui.View):
@@ -143,39 +122,45 @@ def may_reindex(member, settings: Settings) -> bool:
     return any(role.id in settings.admin_roles for role in getattr(member, "roles", []))
 
 
-def describe_report(report) -> str:
-    if not report.wrote:
-        text = f"Already up to date: {report.documents} documents, {report.passages} passages."
-    else:
-        text = (f"Re-indexed: {report.documents} documents, {report.passages} passages. "
-                f"Added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
-                f"unchanged {report.unchanged}; {report.embedded} passages embedded in {report.seconds:.1f} s.")
-    if report.skipped:
-        text += f" Skipped {len(report.skipped)} file(s): " + "; ".join(
-            f"{s.path}: {s.reason}" for s in report.skipped[:5])
-    return escaped_within(text, 1900)
-
-
 class CitebotCog(commands.Cog):
     def __init__(self, bot: "CitebotBot"):
         self.bot = bot
 
+    async def answer_to(self, reply: Reply, user_id: int, question: str) -> None:
+        """The one path from a question to a reply, for /ask, mentions and DMs alike."""
+        refusal = self.bot.responder.check(user_id, question)
+        if refusal:
+            await reply.refuse(refusal.message)
+            return
+        await reply.working()
+        try:
+            answer = await self.bot.responder.answer(user_id, question)
+        except Exception:
+            log.exception("answering %r failed", question[:80])
+            await reply.send(content=FAILURE, private=True)
+            return
+        await reply.send(embed=to_embed(answer_payload(answer, count=FIRST_PAGE)),
+                         view=AnswerView(answer, self.bot.feedback))
+
     @app_commands.command(name="ask", description="Ask a question; the answer quotes the documents.")
     @app_commands.describe(question="What do you want to know?")
     async def ask(self, interaction: discord.Interaction, question: str):
-        refusal = self.bot.responder.check(interaction.user.id, question)
-        if refusal:
-            await interaction.response.send_message(refusal.message, ephemeral=True)
+        await self.answer_to(InteractionReply(interaction), interaction.user.id, question)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if message.author.bot or me is None:
             return
-        await interaction.response.defer(thinking=True)
-        try:
-            answer = await self.bot.responder.answer(interaction.user.id, question)
-        except Exception:
-            log.exception("answering %r failed", question[:80])
-            await interaction.followup.send(FAILURE, ephemeral=True)
+        is_dm = message.guild is None
+        mentioned = me in message.mentions
+        settings = self.bot.settings
+        if not ((is_dm and settings.answer_dms) or (mentioned and not is_dm and settings.answer_mentions)):
             return
-        await interaction.followup.send(embed=to_embed(answer_payload(answer, count=FIRST_PAGE)),
-                                        view=AnswerView(answer, self.bot.feedback))
+        question = message.content
+        for token in (f"<@{me.id}>", f"<@!{me.id}>"):
+            question = question.replace(token, " ")
+        await self.answer_to(MessageReply(message), message.author.id, " ".join(question.split()))
 
     @app_commands.command(name="sources", description="List the indexed documents.")
     async def sources(self, interaction: discord.Interaction):
@@ -184,7 +169,10 @@ class CitebotCog(commands.Cog):
         await interaction.followup.send(embed=to_embed(sources_payload(documents)), ephemeral=True)
 
     @app_commands.command(name="reindex", description="Update the index from the docs folder.")
+    @app_commands.default_permissions(manage_guild=True)
     async def reindex(self, interaction: discord.Interaction):
+        # Server admins can grant /reindex to other roles in Discord's settings; admin_roles
+        # is checked here as well, since default permissions alone would hide it from them.
         if not may_reindex(interaction.user, self.bot.settings):
             await interaction.response.send_message(
                 "Sorry, only members with Manage Server (or an admin role from the config) can re-index.",
@@ -194,9 +182,9 @@ class CitebotCog(commands.Cog):
         try:
             report = await asyncio.to_thread(self.bot.service.reindex)
         except CitebotError as err:
-            await interaction.followup.send(escaped_within(f"Re-index failed: {err}", 1900), ephemeral=True)
+            await interaction.followup.send(escaped_within(f"Re-index failed: {err}", REPLY_MAX), ephemeral=True)
             return
-        await interaction.followup.send(describe_report(report), ephemeral=True)
+        await interaction.followup.send(escaped_within(describe_report(report), REPLY_MAX), ephemeral=True)
 
 
 class CitebotBot(commands.Bot):
@@ -241,28 +229,7 @@ class CitebotBot(commands.Bot):
                  status.passages, status.generation)
 
     async def on_message(self, message: discord.Message) -> None:
-        if message.author.bot or self.user is None:
-            return
-        is_dm = message.guild is None
-        mentioned = self.user in message.mentions
-        if not ((is_dm and self.settings.answer_dms) or (mentioned and not is_dm and self.settings.answer_mentions)):
-            return
-        question = message.content
-        for token in (f"<@{self.user.id}>", f"<@!{self.user.id}>"):
-            question = question.replace(token, " ")
-        question = " ".join(question.split())
-        refusal = self.responder.check(message.author.id, question)
-        if refusal:
-            await message.reply(refusal.message, mention_author=False)
-            return
-        try:
-            answer = await self.responder.answer(message.author.id, question)
-        except Exception:
-            log.exception("answering %r failed", question[:80])
-            await message.reply(FAILURE, mention_author=False)
-            return
-        await message.reply(embed=to_embed(answer_payload(answer, count=FIRST_PAGE)),
-                            view=AnswerView(answer, self.feedback), mention_author=False)
+        """No prefix commands: questions in messages are answered by the cog's listener."""
 
 
 def create_bot(settings: Settings, service: CitebotService | None = None, sync_commands: bool = True) -> CitebotBot:

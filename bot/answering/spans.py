@@ -1,8 +1,8 @@
-"""What kind of answer a question wants, and where such answers stand in a text.
+"""Where answers of a kind (bot/answering/question.py) stand in a text.
 
 Plain patterns, no model: dates for "when", quantities for "how many", capitalised names
-for "who" and "where". Features of the sentence ranking (bot/answer.py) and of the answer
-span (bot/highlight.py).
+for "who" and "where". Features of the sentence ranking (compose.py) and of the answer
+span (highlight.py).
 """
 
 from __future__ import annotations
@@ -36,31 +36,6 @@ _QUANTITY = re.compile(
 )
 _LEADING_PREPOSITION = re.compile(r"(?:in|since|by|from|until|before|after|during)\s+(?=\d)", re.IGNORECASE)
 _NAME = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|de|von|van|al|and|for)?\s*[A-Z0-9][\w'’.-]*)*")
-
-_WHICH = r"\b(?:what|which)\s+(?:\w+\s+){0,3}"  # "which team", "what was the final score"
-_QUESTION_TYPES = [
-    ("date", re.compile(r"^\s*(?:when|what\s+(?:year|date|day|month|time|century|decade|period|era)|"
-                        r"(?:in|on|by|since|until|during)\s+(?:what|which)\s+(?:year|date|day|month|century|decade))\b"
-                        + r"|" + _WHICH + r"(?:year|date|century|decade)\b", re.I)),
-    ("quantity", re.compile(r"\b(?:how\s+(?:many|much|long|far|old|big|large|high|tall|often|wide|deep|heavy)|"
-                            + _WHICH + r"(?:percentage|percent|number|amount|proportion|size|population|score|"
-                            r"age|length|height|width|depth|distance|rate|cost|price|total|temperature))\b", re.I)),
-    ("name", re.compile(r"^\s*(?:who|whom|whose)\b|\bby whom\b|" + _WHICH + r"(?:person|people|man|woman|player|"
-                        r"team|company|group|organi[sz]ation|party|band|author|writer|artist|leader|king|queen|"
-                        r"president|emperor|general|scientist|university|school|club|agency|official|army|"
-                        r"division|regiment|unit|newspaper|magazine|network|brand)\b", re.I)),
-    ("place", re.compile(r"^\s*where\b|" + _WHICH + r"(?:city|country|town|place|region|state|oblast|"
-                         r"province|river|county|continent|village|area|island|sea|ocean|mountain|lake|"
-                         r"street|building|stadium|district|nation)\b", re.I)),
-]
-
-
-def question_type(question: str) -> str:
-    for name, pattern in _QUESTION_TYPES:
-        if pattern.search(question):
-            return name
-    return "other"
-
 
 @lru_cache(maxsize=16384)
 def typed_spans(text: str, kind: str) -> tuple[tuple[int, int], ...]:

@@ -6,7 +6,7 @@ split by bench/train_reader.py) and topped by a start/end head. It was also show
 do not answer, taught to point at [CLS] for them (SQuAD 2.0's convention), so the best span's
 score against [CLS]'s says how sure it is that the answer is there: the answer layer uses that
 to re-order its excerpts (Reranking). Its per-word start and end log-probabilities join the
-span model's features (bot/highlight.py). The combined span model's weights and the
+span model's features (highlight.py). The combined span model's weights and the
 re-ranking's are stored in the same file, because they were fitted to this reader's outputs
 and mean nothing with another.
 
@@ -31,12 +31,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.ranking import LinearModel
+from bot.answering.linear import DATA_DIR, LinearModel
 from index import onnx_query
 
-log = logging.getLogger("citebot")
+log = logging.getLogger(__name__)
 
-ADAPTER_FILE = Path(__file__).parent / "data" / "reader.safetensors"
+ADAPTER_FILE = DATA_DIR / "reader.safetensors"
 # The linear layers of every transformer layer that get a low-rank change (BERT's names).
 LOW_RANK_TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
                     "intermediate.dense", "output.dense")
@@ -124,13 +124,14 @@ def load_adapter(path: Path = ADAPTER_FILE) -> ReaderAdapter | None:
         with safe_open(str(path), framework="numpy") as stored:
             meta = stored.metadata() or {}
             tensors = {name: stored.get_tensor(name) for name in stored.keys()}
+        span_features = tuple(json.loads(meta["span_features"]))
         span_model = LinearModel(tuple(float(w) for w in tensors.pop("span.weights")),
-                                 float(tensors.pop("span.bias")[0]))
+                                 float(tensors.pop("span.bias")[0]), span_features)
         rerank = tensors.pop("rerank", None)
         return ReaderAdapter(
             tensors=tensors, scale=float(meta["scale"]),
             base_fingerprint=tuple(float(x) for x in json.loads(meta["base_fingerprint"])),
-            span_features=tuple(json.loads(meta["span_features"])), span_model=span_model,
+            span_features=span_features, span_model=span_model,
             reranking=Reranking(float(rerank[0]), float(rerank[1])) if rerank is not None else None,
             digest=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
         )
@@ -372,12 +373,12 @@ def export(model, model_dir: Path, adapter: ReaderAdapter, folder: Path | None =
 def find_reader(model_dir: Path, load_model, folder: Path | None = None) -> OnnxReader | None:
     """The reader for the model in model_dir: its checked export from the cache, or exported now
     (load_model() gives the loaded SentenceTransformer); None when there is no usable one."""
-    from bot.highlight import READER_FEATURES
+    from bot.answering.highlight import READER_FEATURES
 
     adapter = load_adapter()
     if adapter is None or not model_dir.is_dir() or not (model_dir / "tokenizer.json").exists():
         return None
-    if adapter.span_features != READER_FEATURES:
+    if set(adapter.span_features) != set(READER_FEATURES):  # stacked by name: the order may differ
         log.info("reader: %s was fitted to other span features; run bench/train_reader.py", ADAPTER_FILE)
         return None
     return load_exported(model_dir, adapter, folder) or export(load_model(), model_dir, adapter, folder)

@@ -1,0 +1,67 @@
+"""What every chat front door needs before and around an answer: the question checked, a
+per-user cooldown, a cap on questions in flight, and the answer computed off the event loop.
+No chat platform is imported here."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from bot.chat.feedback import hash_user
+from bot.config import Settings
+from bot.service import CitebotService
+from bot.types import Answer
+
+log = logging.getLogger(__name__)
+
+FIRST_PAGE = 3  # excerpts in the first reply; the rest behind "More sources"
+FAILURE = "Sorry, something went wrong while answering. The error has been logged."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A short reply instead of an answer (cooldown, busy, bad question)."""
+
+    message: str
+
+
+class Responder:
+    """Cooldown, in-flight limit and the off-loop call into the answer function."""
+
+    def __init__(self, service: CitebotService, settings: Settings):
+        self.service = service
+        self.settings = settings
+        self._last_asked: dict[int, float] = {}
+        self._in_flight = 0
+
+    def check(self, user_id: int, question: str) -> Refusal | None:
+        question = question.strip()
+        if not question:
+            return Refusal("Ask me a question about the documents, e.g. `/ask question: what happened in March?`")
+        if len(question) > self.settings.max_question_chars:
+            return Refusal(f"That question is {len(question)} characters long; please keep it under "
+                           f"{self.settings.max_question_chars}.")
+        now = time.monotonic()
+        wait = self._last_asked.get(user_id, -1e9) + self.settings.cooldown_seconds - now
+        if wait > 0:
+            return Refusal(f"Please wait — try again in {max(1, round(wait))} s.")
+        if self._in_flight >= self.settings.max_in_flight:
+            return Refusal("I'm busy answering other questions — try again in a moment.")
+        self._last_asked[user_id] = now
+        return None
+
+    async def answer(self, user_id: int, question: str) -> Answer:
+        self._in_flight += 1
+        started = time.perf_counter()
+        try:
+            k = max(self.settings.k, FIRST_PAGE * 2)
+            answer = await asyncio.to_thread(self.service.ask, question.strip(), k)
+        finally:
+            self._in_flight -= 1
+        top = answer.excerpts[0].score if answer.excerpts else 0.0
+        log.info("answered=%s latency_ms=%.0f top_score=%.3f excerpts=%d user=%s",
+                 answer.answered, (time.perf_counter() - started) * 1000, top, len(answer.excerpts),
+                 hash_user(user_id))
+        return answer

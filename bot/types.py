@@ -1,0 +1,57 @@
+"""The answer as every layer sees it: cited, verbatim excerpts. Values only, no behaviour beyond
+their JSON shape; the answering stage makes them, the front doors (CLI, chat) show them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    path: str  # relative to its docs folder
+    file: str  # docs folder + path, as shown to people
+    title: str
+    section: str
+    author: str
+    start: int | None
+    end: int | None
+
+
+@dataclass(frozen=True)
+class Excerpt:
+    text: str
+    kind: str  # "text" (verbatim from the document body) or "field" (a front-matter fact)
+    score: float
+    citation: Citation
+    highlight: tuple[int, int] | None = None  # offsets into text
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answered: bool
+    message: str
+    excerpts: tuple[Excerpt, ...]
+    generation: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "message": self.message,
+            "excerpts": [
+                {
+                    "text": e.text,
+                    "kind": e.kind,
+                    "score": round(e.score, 4),
+                    "highlight": list(e.highlight) if e.highlight else None,
+                    "citation": {
+                        "n": e.citation.n, "path": e.citation.path, "file": e.citation.file,
+                        "title": e.citation.title, "section": e.citation.section,
+                        "author": e.citation.author, "start": e.citation.start, "end": e.citation.end,
+                    },
+                }
+                for e in self.excerpts
+            ],
+        }
