@@ -2,15 +2,18 @@
 
 Training data is the TUNING split only: XQuAD articles with an even index (questions asked of
 the XQuAD index) and, as negatives, the same questions asked of the seeds index, where
-nothing answers them. The seed dev set and odd XQuAD articles are held out; bench/quality.py
-reports on them.
+nothing answers them; and the `tune` half of tests/data/chat_questions.yaml, chat-style
+questions on two documentation corpora, asked of their own corpus (the other corpus and the
+unanswerable ones as negatives). The seed dev set, the discord.py dev set, the odd XQuAD
+articles and the `held_out` chat questions are held out; bench/quality.py reports on them.
 
-    python bench/tune.py      (writes bot/data/ranking.json; prints the threshold for the config default)
+    python bench/tune.py      (writes bot/data/ranking.json: weights, similarity floor, threshold)
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,16 +30,40 @@ from bot.answering.ranking import FEATURES, RANKING_FILE  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
+TEST_DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+CHAT_QUESTIONS = TEST_DATA / "chat_questions.yaml"
+DOCS = {"discordpy": TEST_DATA / "discordpy_docs", "black": TEST_DATA / "black_docs"}
+DOCS_WEIGHT = 4.0  # a documentation question weighs as much as this many XQuAD questions (34 against 591)
 NEGATIVE_DECLINE = 0.97  # share of tuning negatives the threshold must decline
-MAX_MEAN_CHARS = 270  # mean top-excerpt length to stay within (the aim is 250; see docs/benchmarks.md)
+FLOOR_PERCENTILE = 0.5  # the similarity floor keeps all but this percentage of right top answers
+MAX_MEAN_CHARS = 320  # mean top-excerpt length to stay within (the product's aim is at most 350)
 
 
 def xquad_split(questions, even: bool):
     return [q for q in questions if (int(q.source[:3]) % 2 == 0) == even]
 
 
-def searched(service, questions):
-    return [(q, service.searcher.search(q.question, k=9)) for q in questions]
+def searched(service, questions, weight: float = 1.0):
+    return [(q, service.searcher.search(q.question, k=9), weight) for q in questions]
+
+
+def holds_answer(cand, q) -> bool:
+    p = cand.hit.passage
+    text = p.text if cand.span is None else p.text[cand.span[0] - p.start:cand.span[1] - p.start]
+    path = cand.hit.document.relpath
+    cited = not q.source or path == q.source or path.endswith("/" + q.source)
+    return cited and any(a.lower() in text.lower() for a in q.answers)
+
+
+def docs_services(base, embedder):
+    """The documentation corpora of the tuning questions, each with its own index."""
+    services = {}
+    for corpus, folder in DOCS.items():
+        service = CitebotService(replace(base, docs=(str(folder),), index_dir=str(Path(base.index_dir) / "tune" / corpus)),
+                                 embedder=embedder)
+        service.ensure_index()
+        services[corpus] = service
+    return services
 
 
 def main() -> None:
@@ -49,21 +76,30 @@ def main() -> None:
     tune = xquad_split(xquad.questions, even=True)
     positives = searched(xq, tune)
     negatives = searched(seeds, tune)
+    # Questions like users': the tuning split of the chat-style questions on two documentation
+    # corpora, asked of their own corpus (and, as negatives, of the other one).
+    docs = docs_services(base, seeds.embedder)
+    chat = load_eval_file(str(CHAT_QUESTIONS), {"split": "tune"})
+    for corpus, service in docs.items():
+        mine = [q for q in chat.questions if dict(q.tags)["corpus"] == corpus]
+        positives += searched(service, [q for q in mine if q.answerable], DOCS_WEIGHT)
+        negatives += searched(service, [q for q in mine if not q.answerable], DOCS_WEIGHT)
+        others = [q for q in chat.questions if dict(q.tags)["corpus"] != corpus and q.answerable]
+        negatives += searched(service, others, DOCS_WEIGHT)
 
-    rows, labels = [], []
-    for q, r in positives:
+    rows, labels, weights = [], [], []
+    for q, r, weight in positives:
         found, matrix = candidate_features(read_question(q.question), r.hits, r.term_weights)
         for cand, vector in zip(found, matrix):
-            p = cand.hit.passage
-            text = p.text if cand.span is None else p.text[cand.span[0] - p.start:cand.span[1] - p.start]
-            right = cand.hit.document.relpath == q.source and any(a.lower() in text.lower() for a in q.answers)
             rows.append(vector)
-            labels.append(int(right))
-    for q, r in negatives:
+            labels.append(int(holds_answer(cand, q)))
+            weights.append(weight)
+    for q, r, weight in negatives:
         _, matrix = candidate_features(read_question(q.question), r.hits, r.term_weights)
         rows.extend(matrix)
         labels.extend([0] * len(matrix))
-    fit = LogisticRegression(C=1.0, max_iter=2000).fit(np.array(rows), np.array(labels))
+        weights.extend([weight] * len(matrix))
+    fit = LogisticRegression(C=1.0, max_iter=5000).fit(np.array(rows), np.array(labels), sample_weight=np.array(weights))
     model = LinearModel(tuple(round(float(w), 3) for w in fit.coef_[0]), round(float(fit.intercept_[0]), 3), FEATURES)
 
     # The fit alone quotes two sentences too often for a short answer; a penalty on "pair" is
@@ -73,24 +109,25 @@ def main() -> None:
         weights = list(model.weights)
         weights[pair] = round(float(weights[pair] - penalty), 3)
         candidate = LinearModel(tuple(weights), model.bias, FEATURES)
-        threshold, hit1, declined, length = evaluate(candidate, positives, negatives)
-        print(f"pair penalty {penalty:4.2f}: hit@1 {hit1:.3f}, wrongly declined {declined:.3f}, "
-              f"mean top excerpt {length:.0f} chars, threshold {threshold}")
+        threshold, hit1, docs_hit1, declined, length = evaluate(candidate, positives, negatives)
+        print(f"pair penalty {penalty:4.2f}: hit@1 XQuAD {hit1:.3f}, docs {docs_hit1:.3f}, wrongly declined "
+              f"{declined:.3f}, mean top excerpt {length:.0f} chars, threshold {threshold}")
         if length <= MAX_MEAN_CHARS:
             break
     # The similarity floor: the lowest sentence cosine still among 99% of right top answers.
     settings = AnswerSettings(k=1, threshold=0.0, min_similarity=-1.0, model=candidate)
     right = []
-    for q, r in positives:
+    for q, r, _ in positives:
         answer = answer_question(read_question(q.question), r.hits, settings, r.generation, r.term_weights)
         if first_hit_rank(answer, q) == 1:
             top = max(score_candidates(read_question(q.question), r.hits, candidate, r.term_weights), key=lambda c: c.score)
             right.append(max(top.hit.sentence_scores[top.first:top.last + 1] or (top.hit.dense,)))
-    floor = round(float(np.percentile(right, 1)), 3)
-    print(f"min_similarity = {floor}  (99% of right top answers have a sentence cosine at least this)")
+    floor = round(float(np.percentile(right, FLOOR_PERCENTILE)), 3)
+    print(f"min_similarity = {floor}  ({100 - FLOOR_PERCENTILE}% of right top answers have a sentence cosine at least this)")
     save_linear_model(RANKING_FILE, candidate, about="Which sentence answers: logistic regression fitted by "
-                      "bench/tune.py on the tuning split (even XQuAD articles); see docs/benchmarks.md.",
-                      min_similarity=floor)
+                      "bench/tune.py on the tuning splits (even XQuAD articles; the tune split of "
+                      "tests/data/chat_questions.yaml); see docs/benchmarks.md.",
+                      min_similarity=floor, threshold=threshold)
     print(f"wrote {RANKING_FILE}")
     print(f"threshold = {threshold}  (declines {NEGATIVE_DECLINE:.0%} of the tuning negatives)")
 
@@ -99,15 +136,28 @@ def evaluate(model, positives, negatives):
     settings = AnswerSettings(k=3, threshold=0.0, min_similarity=-1.0, model=model)
 
     def tops(items):
-        return [(q, answer_question(read_question(q.question), r.hits, settings, r.generation, r.term_weights)) for q, r in items]
+        return [(q, answer_question(read_question(q.question), r.hits, settings, r.generation, r.term_weights), w)
+                for q, r, w in items]
 
-    negative_scores = sorted(a.excerpts[0].score if a.excerpts else 0.0 for _, a in tops(negatives))
-    threshold = round(negative_scores[int(NEGATIVE_DECLINE * (len(negative_scores) - 1))] + 0.005, 3)
+    scored = sorted((a.excerpts[0].score if a.excerpts else 0.0, w) for _, a, w in tops(negatives))
+    # The threshold declines NEGATIVE_DECLINE of the negatives' weight.
+    total, running, threshold = sum(w for _, w in scored), 0.0, 0.0
+    for value, w in scored:
+        running += w
+        if running >= NEGATIVE_DECLINE * total:
+            threshold = round(value + 0.005, 3)
+            break
     answered = tops(positives)
-    hit1 = np.mean([first_hit_rank(a, q) == 1 and a.excerpts[0].score >= threshold for q, a in answered])
-    declined = np.mean([a.excerpts[0].score < threshold for _, a in answered])
-    length = np.mean([len(a.excerpts[0].text) for _, a in answered if a.excerpts])
-    return threshold, hit1, declined, length
+
+    def hit1(items):
+        return float(np.mean([first_hit_rank(a, q) == 1 and a.excerpts[0].score >= threshold for q, a, _ in items]))
+
+    xquad = [item for item in answered if item[2] == 1.0]
+    docs = [item for item in answered if item[2] != 1.0]
+    declined = np.mean([a.excerpts[0].score < threshold for _, a, _ in answered])
+    length = np.mean([len(a.excerpts[0].text) for _, a, _ in answered if a.excerpts])
+    return threshold, hit1(xquad), hit1(docs), declined, length
+
 
 if __name__ == "__main__":
     main()

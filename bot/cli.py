@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from index.errors import CitebotError
+from index.errors import CitebotError, ConfigError
 
 
 def _common(parser: argparse.ArgumentParser, docs: bool = True) -> None:
@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--negative", action="store_true",
                    help="ask the questions of the configured docs instead; every one should be declined")
+    p.add_argument("--only", action="append", metavar="KEY=VALUE", default=[],
+                   help="only questions whose KEY has VALUE, e.g. --only split=held_out --only corpus=black")
 
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     p.set_defaults(func=_run)
@@ -128,7 +130,14 @@ def _run(settings, args) -> int:
 def _eval(settings, args) -> int:
     from bot.evaluate import run_eval_command
 
-    return run_eval_command(settings, args.file, as_json=args.json, limit=args.limit, negative=args.negative)
+    only = {}
+    for item in args.only:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--only {item!r}: expected KEY=VALUE, e.g. split=held_out")
+        only[key] = value
+    return run_eval_command(settings, args.file, as_json=args.json, limit=args.limit, negative=args.negative,
+                            only=only)
 
 
 def _service(settings):

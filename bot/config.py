@@ -37,8 +37,9 @@ class Settings:
     chunk_overlap: int = _key(40, "int", "tokens of trailing sentences repeated at the start of the next passage",
                               0, 127)
     k: int = _key(3, "int", "excerpts per answer", 1, 10)
-    threshold: float = _key(0.08, "float", "lowest excerpt score (the ranking model's probability that it holds "
-                            "the answer) that counts as an answer; calibrated, see docs/benchmarks.md", 0.0, 1.0)
+    threshold: float | None = _key(None, "float", "lowest excerpt score (the ranking model's probability that it "
+                                   "holds the answer) that counts as an answer; unset: the one calibrated with the "
+                                   "model (`bot/data/ranking.json`, see docs/benchmarks.md)", 0.0, 1.0)
     reader: bool = _key(True, "bool", "let the trained reader (`bot/answering/reader.py`) put the excerpt it finds "
                         "the answer in first and mark the answer span (~6–12 ms per answer); `false`: the ranking "
                         "and the span model alone")
@@ -76,6 +77,8 @@ def reference_table() -> str:
 
 
 def _as_yaml(value: Any) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, tuple):

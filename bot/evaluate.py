@@ -29,6 +29,7 @@ class EvalQuestion:
     question: str
     answers: tuple[str, ...]  # empty: the documents do not answer it
     source: str  # file name (or document path suffix) the answer must be cited from; "" = any
+    tags: tuple[tuple[str, str], ...] = ()  # other keys of the question (corpus, split), for --only
 
     @property
     def answerable(self) -> bool:
@@ -42,7 +43,21 @@ class EvalSet:
     documents: dict[str, str]  # for SQuAD: file name -> text to index; empty for YAML sets
 
 
-def load_eval_file(path: str) -> EvalSet:
+_QUESTION_KEYS = frozenset({"question", "answers", "answerable", "source"})
+
+
+def load_eval_file(path: str, only: dict[str, str] | None = None) -> EvalSet:
+    """An eval set; `only` keeps the questions whose other keys have these values (split: held_out)."""
+    eval_set = _load(path)
+    if only:
+        kept = tuple(q for q in eval_set.questions if all(dict(q.tags).get(k) == v for k, v in only.items()))
+        if not kept:
+            raise ConfigError(f"{path}: no question has {', '.join(f'{k}: {v}' for k, v in only.items())}")
+        eval_set = replace(eval_set, questions=kept)
+    return eval_set
+
+
+def _load(path: str) -> EvalSet:
     file = Path(path)
     try:
         text = file.read_text(encoding="utf-8")
@@ -65,7 +80,8 @@ def load_eval_file(path: str) -> EvalSet:
             raise ConfigError(f"{path}: questions[{i}] needs a 'question' string")
         answerable = item.get("answerable", True)
         answers = tuple(str(a) for a in item.get("answers", [])) if answerable else ()
-        questions.append(EvalQuestion(item["question"], answers, str(item.get("source", ""))))
+        tags = tuple(sorted((str(k), str(v)) for k, v in item.items() if k not in _QUESTION_KEYS))
+        questions.append(EvalQuestion(item["question"], answers, str(item.get("source", "")), tags))
     return EvalSet(file.stem, tuple(questions), {})
 
 
@@ -225,10 +241,10 @@ def format_table(result: dict) -> str:
 
 
 def run_eval_command(settings: Settings, path: str, as_json: bool = False, limit: int | None = None,
-                     negative: bool = False) -> int:
+                     negative: bool = False, only: dict[str, str] | None = None) -> int:
     from bot.service import CitebotService
 
-    eval_set = load_eval_file(path)
+    eval_set = load_eval_file(path, only)
     service = CitebotService(settings if negative else eval_settings(settings, eval_set))
     result = run_eval(service, eval_set, limit, negative=negative)
     if as_json:

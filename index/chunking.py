@@ -1,7 +1,10 @@
-"""Split a Document into sentence-aware passages with exact character offsets.
+"""Split a Document into passages of quotable units with exact character offsets.
 
-A passage never cuts a sentence and never crosses a heading. Each keeps the offsets of its
-sentences, so answers can quote a single sentence from it verbatim.
+A unit is a sentence, a list item's sentence, or a whole code block (index/markup.py);
+markup-only lines are no unit. A passage never cuts a unit and never crosses a heading. Each
+keeps the offsets and kinds of its units, so answers can quote one verbatim. What a passage is
+embedded and indexed with is its context line (document title › heading path) and its text:
+the context is matched, never quoted.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from sentencex import segment
 
 from index.documents import Document
+from index.markup import CODE, ITEM, Block, list_item_starts
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -20,6 +24,10 @@ _IMAGE_LINE = re.compile(r"^[ \t]*(?:!\[[^\]]*\]\(\S*\)[ \t]*)+$")
 _BLOCK = re.compile(r"(?:^[ \t]*\S[^\n]*(?:\n|$))+", re.MULTILINE)
 _LONG_SENTENCE_CHARS = 600
 _QUOTE_MARKS = re.compile("[\"“”‘’`«»„]")
+TEXT = "text"
+CONTEXT_SEPARATOR = " › "
+_CONTEXT_MAX_CHARS = 200  # a deep heading path is cut: the context must leave room for the passage
+_MIN_BUDGET = 32
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,66 @@ class Passage:
     start: int | None
     end: int | None
     sentences: tuple[tuple[int, int], ...]  # absolute offsets in document.text (text kind)
+    sentence_kinds: tuple[str, ...] = ()  # per sentence: TEXT, ITEM (a list item) or CODE; () all TEXT
+
+    def sentence_kind(self, i: int) -> str:
+        return self.sentence_kinds[i] if self.sentence_kinds else TEXT
+
+
+def context_line(title: str, section: Sequence[str]) -> str:
+    """What a passage is about, from outside its text: embedded and indexed with it, never quoted."""
+    line = CONTEXT_SEPARATOR.join(part for part in (title, *section) if part)
+    return line[:_CONTEXT_MAX_CHARS]
+
+
+def unit_spans(text: str, start: int, end: int, blocks: Sequence[Block] = ()) -> list[tuple[int, int, str]]:
+    """The quotable units of text[start:end]: sentences (list items split apart) and whole code
+    blocks; markup blocks are left out."""
+    units: list[tuple[int, int, str]] = []
+    at = start
+    for block in blocks:
+        if block.end <= start or block.start >= end:
+            continue
+        if block.start > at:
+            units.extend(_prose_units(text, at, block.start))
+        if block.kind == CODE:
+            units.extend((a, b, CODE) for a, b in _code_pieces(text, max(block.start, start), min(block.end, end)))
+        at = max(at, block.end)
+    if end > at:
+        units.extend(_prose_units(text, at, end))
+    return units
+
+
+def _prose_units(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
+    cuts = [a for a in list_item_starts(text, start, end) if a > start]
+    bounds = [start, *cuts, end]
+    items = set(list_item_starts(text, start, end))
+    units = []
+    for a, b in zip(bounds, bounds[1:]):
+        kind = ITEM if a in items else TEXT
+        units.extend((x, y, kind) for x, y in sentence_spans(text, a, b))
+    return units
+
+
+def _code_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """A code block whole, or cut at blank lines, then lines, when it is over the long-unit size."""
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    pieces = []
+    while end - start > _LONG_SENTENCE_CHARS:
+        limit = start + _LONG_SENTENCE_CHARS
+        cut = text.rfind("\n\n", start + 1, limit)
+        if cut <= start:
+            cut = text.rfind("\n", start + 1, limit)
+        if cut <= start:
+            cut = limit
+        pieces.append((start, cut))
+        start = cut
+        while start < end and text[start].isspace():
+            start += 1
+    if end > start:
+        pieces.append((start, end))
+    return pieces
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -58,8 +126,18 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return spans
 
 
+# Inline code and roles (``x.y``, `x.y`, :meth:`Client.run`): a full stop inside them ends no sentence.
+_INLINE_CODE = re.compile(r"``[^`\n]+``|(?::[\w:.-]+:)?`[^`\n]+`")
+_SENTENCE_MARKS = re.compile(r"[.!?]")
+
+
+def _masked(text: str) -> str:
+    """text with sentence marks inside inline code blanked (same length: offsets hold)."""
+    return _INLINE_CODE.sub(lambda m: _SENTENCE_MARKS.sub("_", m.group(0)), text)
+
+
 def _block_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    block = text[start:end]
+    block = _masked(text[start:end])
     spans: list[tuple[int, int]] = []
     cursor = 0
     for sentence in segment("en", block):
@@ -82,7 +160,7 @@ def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if end - start <= _LONG_SENTENCE_CHARS:
         return [(start, end)]
     # Quotation marks blanked out (same length, so offsets hold) let the segmenter see the sentences inside.
-    unquoted = _QUOTE_MARKS.sub(" ", text[start:end])
+    unquoted = _QUOTE_MARKS.sub(" ", _masked(text[start:end]))
     pieces, cursor = [], 0
     for sentence in segment("en", unquoted):
         piece = sentence.strip()
@@ -116,16 +194,18 @@ def chunk_document(doc: Document, settings: ChunkSettings, count_tokens: TokenCo
         for field in doc.fields
     ]
     for section in doc.sections:
-        spans = sentence_spans(doc.text, section.start, section.end)
-        if not spans:
+        units = unit_spans(doc.text, section.start, section.end, doc.blocks)
+        if not units:
             continue
-        tokens = count_tokens([doc.text[a:b] for a, b in spans])
-        for group in _pack(tokens, settings):
-            chosen = [spans[i] for i in group]
+        context_tokens = count_tokens([context_line(doc.title, section.path)])[0]
+        budget = ChunkSettings(max(_MIN_BUDGET, settings.max_tokens - context_tokens), settings.overlap_tokens)
+        tokens = count_tokens([doc.text[a:b] for a, b, _ in units])
+        for group in _pack(tokens, budget):
+            chosen = [units[i] for i in group]
             start, end = chosen[0][0], chosen[-1][1]
-            passages.append(
-                Passage(doc.path, section.path, "text", doc.text[start:end], start, end, tuple(chosen))
-            )
+            kinds = tuple(k for _, _, k in chosen)
+            passages.append(Passage(doc.path, section.path, "text", doc.text[start:end], start, end,
+                                    tuple((a, b) for a, b, _ in chosen), kinds if set(kinds) != {TEXT} else ()))
     return passages
 
 

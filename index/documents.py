@@ -1,7 +1,8 @@
-"""Read a file into a Document: front matter, title, author, sections, fields.
+"""Read a file into a Document: front matter, title, author, sections, fields, and the
+blocks of its markup (code to quote whole, markup to leave out; index/markup.py).
 
-Any file is read whatever its extension says: Markdown and plain text look alike to this
-module, which only cares about YAML front matter and ``#`` headings.
+Any file is read whatever its extension says; the extension only chooses how its markup is
+read (.rst as reStructuredText, .md as Markdown, anything else as plain text with headings).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import ftfy
 import yaml
 
 from index.errors import SkippedFile
+from index.markup import MARKUP, Block, Layout, markup_of, read_layout
 
 # Repairs mojibake but leaves everything else (quotes, widths, HTML entities) as written,
 # so quoted excerpts read like the source.
@@ -83,6 +85,7 @@ class Document:
     sha256: str
     sections: tuple[Section, ...]
     fields: tuple[Field, ...]
+    blocks: tuple[Block, ...] = ()  # code quoted whole, markup neither quoted nor matched
 
 
 def fix_text(text: str) -> str:
@@ -123,7 +126,9 @@ def parse_document(data: bytes, path: str, relpath: str) -> Document:
     body = fix_text(body)
     if not body.strip() and not front:
         raise SkippedFile("empty file")
-    title = _front_str(front, "title") or _first_line_title(body) or Path(relpath).name
+    layout = read_layout(body, markup_of(relpath))
+    title = (_front_str(front, "title") or _leading_heading(body, layout) or _first_line_title(body)
+             or Path(relpath).name)
     author = _front_str(front, "author") or _front_str(front, "publisher")
     return Document(
         path=path,
@@ -132,8 +137,9 @@ def parse_document(data: bytes, path: str, relpath: str) -> Document:
         author=author,
         text=body,
         sha256=sha256_bytes(data),
-        sections=_sections(body),
+        sections=_sections(body, layout, title),
         fields=tuple(_fields(front)),
+        blocks=layout.blocks,
     )
 
 
@@ -182,20 +188,39 @@ def _first_line_title(body: str) -> str:
     return ""
 
 
-def _sections(body: str) -> tuple[Section, ...]:
+def _leading_heading(body: str, layout: Layout) -> str:
+    """The first heading, when only markup stands before it (an rST page's title)."""
+    if not layout.headings:
+        return ""
+    first = layout.headings[0]
+    before, at = [], 0
+    for block in layout.blocks:
+        if block.start >= first.start:
+            break
+        before.append(body[at:block.start])
+        at = block.end if block.kind == MARKUP else block.start
+    before.append(body[at:first.start])
+    title = first.title
+    return title if not "".join(before).strip() and len(title) <= _TITLE_MAX_CHARS else ""
+
+
+def _sections(body: str, layout: Layout, title: str) -> tuple[Section, ...]:
+    """Runs of text under one heading path; a page-title heading is left out of the path (the
+    citation names the title already)."""
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
     start = 0
     path: tuple[str, ...] = ()
-    for heading in _HEADING.finditer(body):
-        if heading.start() > start:
-            sections.append(Section(path, start, heading.start()))
-        level = len(heading.group(1))
-        while stack and stack[-1][0] >= level:
+    for heading in layout.headings:
+        if heading.start > start:
+            sections.append(Section(path, start, heading.start))
+        while stack and stack[-1][0] >= heading.level:
             stack.pop()
-        stack.append((level, heading.group(2).strip()))
+        stack.append((heading.level, heading.title))
         path = tuple(name for _, name in stack)
-        start = heading.end()
+        if path and path[0] == title:
+            path = path[1:]
+        start = heading.end
     if len(body) > start:
         sections.append(Section(path, start, len(body)))
     return tuple(s for s in sections if body[s.start:s.end].strip())

@@ -19,6 +19,7 @@ from index.errors import ModelError
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 _BUNDLED = {DEFAULT_MODEL, "all-MiniLM-L6-v2"}
+_SHORT_TEXT_BATCHES = 4  # sentences are short: this many passage batches' worth go through at once
 
 
 def resolve_model(name: str) -> str:
@@ -171,8 +172,14 @@ class Embedder:
         texts: Sequence[str],
         spans: Sequence[Sequence[tuple[int, int]]],
         progress=None,
+        span_texts: Sequence[Sequence[str]] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors (n x d) and, per passage, one vector per span (offsets into its text).
+
+        With span_texts (each span's own text, with whatever context it should be read in), a
+        span's vector is the mean of its pooled vector and that text's own embedding: pooling
+        alone reads "the town" in a passage about something else; the text with its context
+        line reads it as the town the document is about.
 
         progress, if given, is called with the number of passages finished after each batch.
         """
@@ -204,7 +211,32 @@ class Embedder:
                 progress(len(batch))
         norms = np.linalg.norm(passage_vectors, axis=1, keepdims=True)
         passage_vectors /= np.maximum(norms, 1e-12)
+        if span_texts is not None:
+            flat = [t for group in span_texts for t in group]
+            own = self._encode_texts(flat)
+            at = 0
+            for i, group in enumerate(span_texts):
+                mixed = span_vectors[i] + own[at:at + len(group)]
+                span_vectors[i] = mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
+                at += len(group)
         return passage_vectors, span_vectors
+
+    def _encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised vectors of short texts, with the torch model, longest first in batches."""
+        import torch
+
+        model = self.model
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        size = self.batch_size * _SHORT_TEXT_BATCHES
+        for b in range(0, len(order), size):
+            batch = order[b:b + size]
+            with self._encode_lock, torch.inference_mode():
+                encoded = model.tokenizer([texts[i] for i in batch], padding=True, truncation=True,
+                                          max_length=model.max_seq_length, return_tensors="pt")
+                pooled = torch.nn.functional.normalize(model(dict(encoded))["sentence_embedding"].float(), dim=1)
+            vectors[batch] = pooled.numpy()
+        return vectors
 
 
 _shared: dict[str, Embedder] = {}

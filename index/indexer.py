@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import ChunkSettings, Passage, chunk_document
+from index.chunking import ChunkSettings, Passage, chunk_document, context_line
 from index.documents import Document, iter_candidate_files, parse_document, read_file_bytes, sha256_bytes
 from index.embedding import Embedder
 from index.dense import choose_dense
@@ -210,9 +210,18 @@ def _embed_documents(
                 continue
             parsed.append((doc, passages))
         all_passages = [p for _, passages in parsed for p in passages]
-        texts = [p.text for p in all_passages]
-        spans = [[(a - p.start, b - p.start) for a, b in p.sentences] if p.kind == "text" else [] for p in all_passages]
-        vectors, sentence_vectors = embedder.encode_passages(texts, spans) if texts else (None, [])
+        # Each passage is embedded after its context line, so its sentences are read in context
+        # too; their offsets move by the context's length.
+        titles = [doc.title for doc, passages in parsed for _ in passages]
+        contexts = [context_line(title, p.section) + "\n" for title, p in zip(titles, all_passages)]
+        texts = [context + p.text for context, p in zip(contexts, all_passages)]
+        spans = [[(a - p.start + len(context), b - p.start + len(context)) for a, b in p.sentences]
+                 if p.kind == "text" else [] for context, p in zip(contexts, all_passages)]
+        # Each sentence is also read on its own after the context line ("the town" under "Battle of Izium").
+        span_texts = [[context + p.text[a - p.start:b - p.start] for a, b in p.sentences] if p.kind == "text" else []
+                      for context, p in zip(contexts, all_passages)]
+        vectors, sentence_vectors = (embedder.encode_passages(texts, spans, span_texts=span_texts)
+                                     if texts else (None, []))
         at = 0
         now = time.time()
         for doc, passages in parsed:

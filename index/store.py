@@ -32,14 +32,14 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.chunking import ChunkSettings, Passage
+from index.chunking import ChunkSettings, Passage, context_line
 from index.dense import DenseIndex, DenseSpec, build_dense, choose_dense
 from index.errors import IndexCorrupt, IndexEmpty, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
 from index.lexical import LexicalIndex
 from index.rows import RowFile
 from index.terms import terms
 
-FORMAT_VERSION = 5  # bump when stored data or its tokenization changes
+FORMAT_VERSION = 7  # bump when stored data or its tokenization changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _TMP_PREFIX = "tmp-"
@@ -64,7 +64,7 @@ CREATE TABLE passages (
     first_sentence INTEGER NOT NULL, sentence_count INTEGER NOT NULL
 );
 CREATE INDEX passages_doc ON passages(doc_path);
-CREATE TABLE sentences (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL);
+CREATE TABLE sentences (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL, kind TEXT NOT NULL);
 """
 
 
@@ -214,13 +214,15 @@ def _write_files(folder, compat, dim, docs_folders, rows, skipped, dense_choice)
                     passage_id, passage.doc_path, passage.kind, json.dumps(list(passage.section)),
                     passage.text, passage.start, passage.end, sentence_id, len(passage.sentences),
                 ))
-                sentence_rows.extend((sentence_id + j, a, b) for j, (a, b) in enumerate(passage.sentences))
+                sentence_rows.extend((sentence_id + j, a, b, passage.sentence_kind(j))
+                                     for j, (a, b) in enumerate(passage.sentences))
                 sentence_id += len(passage.sentences)
                 passage_id += 1
-                corpus_terms.append(terms(passage.text))
+                # The title and headings are matched with the passage ("the town" under "Battle of Izium").
+                corpus_terms.append(terms(context_line(doc.title, passage.section) + "\n" + passage.text))
                 sentence_file.write(np.ascontiguousarray(sent_vecs, dtype="<f2").tobytes())
             db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)", passage_rows)
-            db.executemany("INSERT INTO sentences VALUES (?,?,?)", sentence_rows)
+            db.executemany("INSERT INTO sentences VALUES (?,?,?,?)", sentence_rows)
             vector_file.write(np.ascontiguousarray(item.vectors, dtype="<f4").tobytes())
             documents += 1
             _fault_point("writing")
@@ -454,10 +456,11 @@ class Generation:
             found: dict[int, StoredPassage] = {}
             for pid, doc_path, kind, section, text, start, end, first, count in rows:
                 spans = self._db.execute(
-                    "SELECT start, end FROM sentences WHERE id >= ? AND id < ? ORDER BY id", (first, first + count),
+                    "SELECT start, end, kind FROM sentences WHERE id >= ? AND id < ? ORDER BY id", (first, first + count),
                 ).fetchall()
+                kinds = tuple(k for _, _, k in spans)
                 passage = Passage(doc_path, tuple(json.loads(section)), kind, text, start, end,
-                                  tuple((a, b) for a, b in spans))
+                                  tuple((a, b) for a, b, _ in spans), kinds if any(k != "text" for k in kinds) else ())
                 found[pid] = StoredPassage(pid, passage, first)
         return found
 

@@ -52,7 +52,9 @@ def test_title_falls_back_to_file_name_when_first_line_is_long():
 
 def test_nested_headings_make_a_path():
     doc = parse_document(b"# Guide\nintro.\n## Setup\nInstall it.\n### Linux\nUse apt.\n## Use\nRun it.\n", "p", "p.md")
-    assert [s.path for s in doc.sections] == [("Guide",), ("Guide", "Setup"), ("Guide", "Setup", "Linux"), ("Guide", "Use")]
+    # The page-title heading is the document's title, not a section of it.
+    assert doc.title == "Guide"
+    assert [s.path for s in doc.sections] == [(), ("Setup",), ("Setup", "Linux"), ("Use",)]
 
 
 @pytest.mark.parametrize("data, reason", [

@@ -83,9 +83,9 @@ def test_features_are_stacked_in_the_order_the_file_names_them(tmp_path):
     assert scores[0] != scores[1]
 
 
-def test_ranking_model_carries_its_fitted_similarity_floor():
-    model, floor = ranking_model()
-    assert model.features and -1.0 < floor < 1.0
+def test_ranking_model_carries_its_calibrated_numbers():
+    ranking = ranking_model()
+    assert ranking.model.features and -1.0 < ranking.min_similarity < 1.0 and 0.0 < ranking.threshold < 1.0
 
 
 def test_the_question_is_read_once_into_one_value():

@@ -26,9 +26,9 @@ def test_eval_command_on_the_dev_set(seeds_service, capsys):
     code = main(["eval", str(EVAL_DATA / "izium_dev.yaml"), "--docs", s.docs[0], "--index-dir", s.index_dir, "--json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0
-    assert result["hits@1"] >= 12 and result["hit@3"] == 1.0
+    assert result["hits@1"] >= 13 and result["hit@3"] == 1.0
     assert result["abstention_recall"] == 1.0 and result["wrongly_declined"] == 0.0
-    assert result["mean_top_excerpt_chars"] <= 250
+    assert result["mean_top_excerpt_chars"] <= 350
 
 
 def test_eval_table_for_people(seeds_service, capsys):

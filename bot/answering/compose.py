@@ -22,20 +22,37 @@ from bot.answering.ranking import FEATURES, ranking_model, with_gaps
 from bot.answering.reader import Reranking
 from bot.answering.spans import answer_spans
 from bot.types import Answer, Citation, Excerpt
+from index.chunking import TEXT, Passage
 from index.documents import FIELD_SEPARATOR
+from index.markup import CODE, ITEM, breaks_flow
 from index.search import Hit
 from index.terms import term_sequence, term_set, terms, word_set
 
 NOT_FOUND = "I couldn't find this in the documents."
+MAX_LIST_CHARS = 500  # a list quoted with the sentence that introduces it, up to this length
+SHORT_RUN_CHARS = 250  # three sentences are quoted together only when this short
+MAX_RUN_CHARS = 600  # longer runs of several sentences are not quoted (one sentence always can be)
+ON_SUBJECT_WORDS = 0.75  # share of the question's words, as written, that exempts a quote from the similarity floor
 SECOND_SOURCE_SHARE = 0.5  # another document's excerpt is shown if it scores at least this share of the best
 SECTION_SEPARATOR = " › "
 
 _WORD = re.compile(r"\w+")
+_INLINE_CODE = re.compile(r"``[^`\n]+``|`[^`\n]+`")  # rST and Markdown literals, roles included
+# How instructions read: "use X", "you can pass …", "to do so, call …", "run …".
+_INSTRUCTION = re.compile(
+    r"(?:^|[.:;]\s+|\n\s*(?:[-*+]|\d+[.)])?\s*)(?:use|call|pass|set|run|add|install|enable|disable|create|replace|pick|"
+    r"write|put|type|click|go|open|change|specify|define|import|remove|invite|make sure)\b"
+    r"|\byou\s+(?:can|could|should|must|need\s+to|have\s+to|will\s+(?:need|have)\s+to)\b"
+    r"|\b(?:to\s+do\s+(?:so|this|that)|the\s+(?:most\s+straightforward|simplest|easiest)\s+way|instead)\b",
+    re.IGNORECASE)
+_CAUSE = re.compile(r"\b(?:because|since|due\s+to|so\s+that|as\s+a\s+result|the\s+reason|otherwise|which\s+means)\b",
+                    re.IGNORECASE)
 
 # A sentence opening like this leans on the one before it, so both are quoted.
 _NEEDS_PREVIOUS = re.compile(
     r"^(?:the\s+(?:following|next|previous|same)\s+\w+|\w+\s+(?:days?|weeks?|months?|years?)\s+later"
     r"|he|she|it|they|this|these|those|that|his|her|its|their|however|but|also|meanwhile|then"
+    r"|(?:we|you)\s+(?:can\s+)?do\s+(?:this|that|so)|to\s+do\s+(?:this|that|so)"
     r"|there|later|afterwards|eventually|during\s+this)\b",
     re.IGNORECASE,
 )
@@ -53,7 +70,7 @@ class ExcerptReader(WordReader, Protocol):
 @dataclass(frozen=True)
 class AnswerSettings:
     k: int = 3
-    threshold: float = 0.08  # on the model's probability scale; chosen by bench/tune.py
+    threshold: float | None = None  # on the model's probability scale; None: the one calibrated with the model
     # No quote whose meaning is this far from the question, however many words it shares
     # ("capital" of Ukraine for a question about Australia); None: the value fitted with the model.
     min_similarity: float | None = None
@@ -80,21 +97,22 @@ class _Candidate(NamedTuple):
 
 def answer_question(question: Question, hits: Sequence[Hit], settings: AnswerSettings, generation: int = 0,
                     term_weights: Mapping[str, float] | None = None) -> Answer:
-    shipped, fitted_similarity = ranking_model()
-    model = settings.model or shipped
-    min_similarity = fitted_similarity if settings.min_similarity is None else settings.min_similarity
+    shipped = ranking_model()
+    model = settings.model or shipped.model
+    min_similarity = shipped.min_similarity if settings.min_similarity is None else settings.min_similarity
+    threshold = shipped.threshold if settings.threshold is None else settings.threshold
     candidates = sorted(score_candidates(question, hits, model, term_weights or {}, min_similarity),
                         key=lambda c: -c.score)
-    if not candidates or candidates[0].score < settings.threshold:
+    if not candidates or candidates[0].score < threshold:
         return Answer(question.text, False, NOT_FOUND, (), generation)
     chosen: list[_Candidate] = []
     for cand in candidates:
-        if len(chosen) == settings.k or cand.score < settings.threshold:
+        if len(chosen) == settings.k or cand.score < threshold:
             break
         if any(_overlaps(cand, c) for c in chosen):
             continue
         chosen.append(cand)
-    chosen = _with_second_source(chosen, candidates, settings)
+    chosen = _with_second_source(chosen, candidates, settings.k, threshold)
     if settings.reader is not None and settings.reader.reranking is not None:
         chosen = _reread(question, chosen, settings.reader, settings.reader.reranking)
     excerpts = tuple(_excerpt(c, n, question, settings.reader) for n, c in enumerate(chosen, start=1))
@@ -105,7 +123,10 @@ def score_candidates(question: Question, hits: Sequence[Hit], model: LinearModel
                      min_similarity: float = -1.0) -> list[_Candidate]:
     found, matrix = candidate_features(question, hits, term_weights, model.features)
     probabilities = model.probabilities(matrix)
-    probabilities[matrix[:, model.features.index("sentence_cos")] < min_similarity] = 0.0
+    # The similarity floor stops quotes that share a word or two but mean something else; a quote
+    # holding most of the question's own words is on its subject however its vector lies.
+    far = matrix[:, model.features.index("sentence_cos")] < min_similarity
+    probabilities[far & (matrix[:, model.features.index("exact")] < ON_SUBJECT_WORDS)] = 0.0
     return [_Candidate(c.hit, c.first, c.last, p) for c, p in zip(found, probabilities.tolist(), strict=True)]
 
 
@@ -125,8 +146,9 @@ def candidate_features(question: Question, hits: Sequence[Hit], term_weights: Ma
     quoted: list[str] = []
     for rank, hit in enumerate(hits):
         p = hit.passage
-        # The title names what the whole document is about ("the town" in its sentences).
-        title = sentences.add_title(hit.document.title)
+        # The title and headings name what the text is about ("the town" in its sentences,
+        # "How do I set the status?" over the paragraph that says how).
+        title = sentences.add_title(hit.document.title, p.section)
         if p.kind != "text":  # a front-matter field is quoted whole, scored like its passage
             at = sentences.add(p.text, hit.dense, title, 0, 1)
             runs.append((rank, at, at, at))
@@ -136,18 +158,11 @@ def candidate_features(question: Question, hits: Sequence[Hit], term_weights: Ma
         texts = [p.text[a - p.start:b - p.start] for a, b in p.sentences]
         base = sentences.count
         for i, text in enumerate(texts):
-            sentences.add(text, hit.sentence_scores[i], title, i, len(texts))
-        # Sentences in one paragraph may be quoted together; a blank line ends a paragraph.
-        joined = [i > 0 and "\n\n" not in p.text[p.sentences[i - 1][1] - p.start:p.sentences[i][0] - p.start]
-                  for i in range(len(texts))]
-        for i, text in enumerate(texts):
-            first = i - 1 if joined[i] and _NEEDS_PREVIOUS.match(text) else i
-            # A sentence alone, or with the one after it: answers often follow the sentence
-            # that matches the question ("… the oldest quarterback. The past record was held by …").
-            for last in (i, i + 1) if i + 1 < len(texts) and joined[i + 1] else (i,):
-                runs.append((rank, base + first, base + i, base + last))
-                quoted.append(p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start])
-                found.append(_Candidate(hit, first, last, 0.0))
+            sentences.add(text, hit.sentence_scores[i], title, i, len(texts), p.sentence_kind(i))
+        for first, matched, last in answering_units(p, texts):
+            runs.append((rank, base + first, base + matched, base + last))
+            quoted.append(p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start])
+            found.append(_Candidate(hit, first, last, 0.0))
     if not found:
         return found, np.zeros((0, len(features)))
     rank, first, matched, last = (np.array(column) for column in zip(*runs))
@@ -155,9 +170,48 @@ def candidate_features(question: Question, hits: Sequence[Hit], term_weights: Ma
     best_bm25 = max(h.lexical for h in hits) or 1.0
     columns["passage_cos"] = np.array([h.dense for h in hits])[rank]
     columns["passage_rank"] = 1.0 / (1 + rank)
+    fused = np.array([h.score for h in hits])
+    columns["passage_fused"] = (fused / (fused.max() or 1.0))[rank]
     columns["passage_bm25"] = np.array([h.lexical for h in hits])[rank] / best_bm25
     columns = with_gaps({name: np.asarray(column, dtype=np.float64) for name, column in columns.items()})
     return found, np.column_stack([columns[name] for name in features])
+
+
+def answering_units(p: Passage, texts: Sequence[str]) -> list[tuple[int, int, int]]:
+    """The runs of a passage's units worth quoting, as (first, matched, last): a sentence with
+    what it needs. The sentence before comes along when this one opens with a reference ("It",
+    "The following day"); the sentence after may come along, since answers often follow the
+    sentence that matches ("… the oldest quarterback. The past record was held by …"), and a
+    third when all three are short. A sentence that ends in a colon introduces what follows
+    (a code block, a list, a sentence) and is only quoted with it."""
+    count = len(texts)
+    # Units of one paragraph may be quoted together; a blank line ends a paragraph.
+    joined = [i > 0 and "\n\n" not in p.text[p.sentences[i - 1][1] - p.start:p.sentences[i][0] - p.start]
+              for i in range(count)]
+    units = []
+    for i, text in enumerate(texts):
+        first = i - 1 if joined[i] and _NEEDS_PREVIOUS.match(text) else i
+        gap_after = p.text[p.sentences[i][1] - p.start:p.sentences[i + 1][0] - p.start] if i + 1 < count else ""
+        leads = i + 1 < count and text.rstrip().endswith(":") and not breaks_flow(gap_after)
+        if leads:
+            lasts = {i + 1}
+            if p.sentence_kind(i + 1) == ITEM:  # the whole list, while it stays short
+                last = i + 1
+                while (last + 1 < count and p.sentence_kind(last + 1) == ITEM
+                       and p.sentences[last + 1][1] - p.sentences[i][0] <= MAX_LIST_CHARS):
+                    last += 1
+                lasts.add(last)
+        else:
+            lasts = {i}
+            if i + 1 < count and joined[i + 1]:
+                lasts.add(i + 1)
+                if i + 2 < count and joined[i + 2] and p.sentences[i + 2][1] - p.sentences[i][0] <= SHORT_RUN_CHARS:
+                    lasts.add(i + 2)
+        for last in sorted(lasts):
+            # A long run says more than the answer; a sentence keeps what it leads into whatever its length.
+            if leads or last == i or p.sentences[last][1] - p.sentences[first][0] <= MAX_RUN_CHARS:
+                units.append((first, i, last))
+    return units
 
 
 class _Asked:
@@ -171,6 +225,10 @@ class _Asked:
         self.bigrams = {pair: 1 << n for n, pair in enumerate(_bigrams(question.terms))}
         self.words = question.words
         self.asked = question.term_set
+        self.asks_how = question.asks_how
+        self.asks_why = question.asks_why
+        self.event = question.event
+        self.patient = question.patient
 
     def term_row(self, present: frozenset[str]) -> list[bool]:
         return [t in present for t in self.wanted]
@@ -196,18 +254,31 @@ class _Sentences:
         self.bigram_bits: list[int] = []  # which of the question's word pairs it holds
         self.title_term_rows: list[list[bool]] = []
         self.title_words: list[frozenset[str]] = []
+        self.kinds: list[str] = []  # TEXT, ITEM or CODE (index/chunking.py)
+        self.first_texts: list[str] = []  # each sentence as written
+        self.heading_coverage: list[float] = []  # per title: share of the question the headings alone hold
+        self.opens_section: list[bool] = []  # per title: its passage starts under a heading
 
     @property
     def count(self) -> int:
         return len(self.terms)
 
-    def add_title(self, title: str) -> int:
-        self.title_term_rows.append(self.asked.term_row(term_set(title)))
-        self.title_words.append(word_set(title))
+    def add_title(self, title: str, section: Sequence[str] = ()) -> int:
+        """The title and headings over a hit's text (one per hit, numbered like the hits)."""
+        named = " ".join((title, *section))
+        self.title_term_rows.append(self.asked.term_row(term_set(named)))
+        self.title_words.append(word_set(named))
+        headings = term_set(" ".join(section))
+        asked = self.asked
+        self.heading_coverage.append(
+            sum(w for t, w in asked.wanted.items() if t in headings) / asked.total if asked.total else 0.0)
         return len(self.title_words) - 1
 
-    def add(self, text: str, cosine: float, title: int, position: int, passage_length: int) -> int:
+    def add(self, text: str, cosine: float, title: int, position: int, passage_length: int,
+            kind: str = TEXT) -> int:
         sentence_terms = term_sequence(text)
+        self.kinds.append(kind)
+        self.first_texts.append(text)
         self.terms.append(sentence_terms)
         self.cosine.append(cosine)
         self.title.append(title)
@@ -237,6 +308,12 @@ class _Sentences:
         asked_count = _prefix_sums(self.asked_in)
         run_terms = term_count[last + 1] - term_count[first]
         run_asked = asked_count[last + 1] - asked_count[first]
+        kind_count = {k: _prefix_sums([kind == k for kind in self.kinds]) for k in (CODE, ITEM)}
+        code_count = _prefix_sums([kind == CODE or bool(_INLINE_CODE.search(t)) for kind, t in zip(self.kinds, self.first_texts)])
+        inline = (code_count[last + 1] > code_count[first]).astype(np.float64)
+        instruction = np.array([bool(_INSTRUCTION.search(text)) for text in quoted], dtype=np.float64)
+        cause = np.array([bool(_CAUSE.search(text)) for text in quoted], dtype=np.float64)
+        cosine_sum = np.concatenate([[0.0], np.cumsum(cosine)])
         return {
             "sentence_cos": np.maximum(cosine[matched], cosine[last]),
             "coverage": with_title,
@@ -249,6 +326,20 @@ class _Sentences:
             "pair": (last > matched).astype(np.float64),
             "phrase": np.array([self._phrase(a, b) for a, b in zip(first.tolist(), last.tolist())]),
             "exact": np.array([self._exact(text, t) for text, t in zip(quoted, title.tolist())]),
+            "heading_coverage": np.array(self.heading_coverage)[title],
+            "opens_passage": (position[first] == 0).astype(np.float64),
+            "has_code": (kind_count[CODE][last + 1] > kind_count[CODE][first]).astype(np.float64),
+            "has_item": (kind_count[ITEM][last + 1] > kind_count[ITEM][first]).astype(np.float64),
+            "inline_code": inline,
+            "instruction": instruction,
+            "how_instruction": instruction if asked.asks_how else np.zeros(len(first)),
+            "why_cause": cause if asked.asks_why else np.zeros(len(first)),
+            "run_cos": (cosine_sum[last + 1] - cosine_sum[first]) / (last - first + 1),
+            "event_patient": np.array([_event_patient(text, asked.event, asked.patient) for text in quoted])
+            if asked.event else np.zeros(len(first)),
+            "how_code": inline if asked.asks_how else np.zeros(len(first)),
+            "leads_on": np.array([q.rstrip().endswith(":") for q in np.array(self.first_texts)[first]]
+                                 if len(first) else [], dtype=np.float64) * (last > first),
         }
 
     def _phrase(self, first: int, last: int) -> float:
@@ -274,6 +365,34 @@ class _Sentences:
         present = word_set(text)
         title_words = self.title_words[title]
         return sum(1 for w in asked if w in present or w in title_words) / len(asked)
+
+
+_REFERENCE = re.compile(
+    r"\b(?:it|its|the\s+(?:town|city|village|country|state|company|firm|band|team|club|group|university|"
+    r"school|college|party|army|island|river|region|county|province|nation|empire|kingdom|church|building|"
+    r"bridge|festival|film|album|book|game|series|show|battle|war|treaty|project|library|organi[sz]ation))\b",
+    re.IGNORECASE)
+_EVENT_WINDOW = 4  # words either side of the event's verb in which what it happened to is looked for
+
+
+@lru_cache(maxsize=16384)
+def _event_patient(text: str, event: str, patient: frozenset[str]) -> float:
+    """For "when was X recaptured": 1 when the text tells of the event happening to X (named, or
+    "the town"/"it" for the document's subject), -1 when it tells of the event happening to
+    something else ("recaptured three villages"), 0 when it does not tell of the event."""
+    words = [(m.start(), m.end(), (terms(m.group(0)) or [""])[0]) for m in _WORD.finditer(text)]
+    at = [k for k, (_, _, t) in enumerate(words) if t == event]
+    if not at:
+        return 0.0
+    references = [m.start() for m in _REFERENCE.finditer(text)]
+    for k in at:
+        lo, hi = max(0, k - _EVENT_WINDOW), min(len(words), k + _EVENT_WINDOW + 1)
+        if any(words[j][2] in patient for j in range(lo, hi)):
+            return 1.0
+        span_start, span_end = words[lo][0], words[hi - 1][1]
+        if any(span_start <= r < span_end for r in references):
+            return 1.0
+    return -1.0
 
 
 def _prefix_sums(values: Sequence[int]) -> np.ndarray:
@@ -302,16 +421,16 @@ def _term_pairs(text: str) -> frozenset[tuple[str, str]]:
     return frozenset(_bigrams(term_sequence(text)))
 
 
-def _with_second_source(chosen: list[_Candidate], candidates: Sequence[_Candidate],
-                        settings: AnswerSettings) -> list[_Candidate]:
+def _with_second_source(chosen: list[_Candidate], candidates: Sequence[_Candidate], k: int,
+                        threshold: float) -> list[_Candidate]:
     """When another document answers too, its best excerpt takes the last place: two sources
     saying the same thing are worth more than a third excerpt from one."""
     documents = {c.hit.passage.doc_path for c in chosen}
     if len(documents) > 1 or len(chosen) < 2:
         return chosen
     other = next((c for c in candidates if c.hit.passage.doc_path not in documents
-                  and c.score >= max(settings.threshold, SECOND_SOURCE_SHARE * chosen[0].score)), None)
-    return [*chosen[:settings.k - 1], other] if other else chosen
+                  and c.score >= max(threshold, SECOND_SOURCE_SHARE * chosen[0].score)), None)
+    return [*chosen[:k - 1], other] if other else chosen
 
 
 def _reread(question: Question, chosen: list[_Candidate], reader: ExcerptReader, reranking: Reranking) -> list[_Candidate]:

@@ -10,11 +10,13 @@ negatives.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 
 from bot.answering.linear import DATA_DIR, LinearModel, load_linear_model
+from index.errors import WeightsError
 
 RANKING_FILE = DATA_DIR / "ranking.json"
 
@@ -24,6 +26,7 @@ FEATURES = (
     "coverage",  # IDF-weighted share of question terms in the quoted text (+ title)
     "typed",  # an answer of the asked-for type stands near the question words
     "passage_rank",  # 1 / (1 + rank of the passage in the fused search)
+    "passage_fused",  # the passage's fused search score over the best one's (close seconds stay close)
     "passage_bm25",  # the passage's BM25 score over the best BM25 score among hits
     "prev_coverage",  # coverage of the sentence before (the answer often follows the match)
     "next_coverage",  # coverage of the sentence after
@@ -34,17 +37,39 @@ FEATURES = (
     "pair",  # the candidate quotes two sentences
     "phrase",  # share of the question's adjacent word pairs found adjacent in the text
     "exact",  # share of the question's words found in the same form, not only the same stem
+    "heading_coverage",  # IDF-weighted share of question terms in the headings over the text
+    "opens_passage",  # the run starts its passage (the text right under a heading, often)
+    "has_code",  # the run quotes a code block
+    "has_item",  # the run quotes a list item
+    "leads_on",  # the run starts with a sentence ending in a colon and quotes what it introduces
+    "inline_code",  # the run holds code: a code block or inline code markup
+    "how_code",  # inline_code, for a question after a way of doing something
+    "instruction",  # the run reads as an instruction ("use …", "you can pass …", "to do so, call …")
+    "how_instruction",  # instruction, for a question after a way of doing something
+    "why_cause",  # the run gives a reason ("because", "due to"), for a question asking why
+    "run_cos",  # mean cosine(question, sentence) over the run's sentences
+    "event_patient",  # "when was X recaptured": +1 the run tells of it happening to X, -1 to something else
 )
 
 _GAPS = {"sentence_cos_gap": "sentence_cos", "coverage_gap": "coverage"}
 
 
+@dataclass(frozen=True)
+class Ranking:
+    """The fitted ranking model and the two numbers calibrated with it."""
+
+    model: LinearModel
+    min_similarity: float  # no quote whose meaning is this far from the question, however many words it shares
+    threshold: float  # the lowest score that counts as an answer: declines 97% of the tuning negatives
+
+
 @lru_cache(maxsize=1)
-def ranking_model() -> tuple[LinearModel, float]:
-    """The fitted ranking model, and the lowest sentence cosine a quote may have (fitted with it:
-    no quote whose meaning is this far from the question, however many words it shares)."""
+def ranking_model() -> Ranking:
     model, fitted = load_linear_model(RANKING_FILE, FEATURES)
-    return model, float(fitted["min_similarity"])
+    try:
+        return Ranking(model, float(fitted["min_similarity"]), float(fitted["threshold"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise WeightsError(f"{RANKING_FILE}: lacks a fitted number ({err}); refit it with bench/tune.py") from None
 
 
 def with_gaps(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
