@@ -24,8 +24,8 @@ _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
 _ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _ADORNMENT = re.compile(r"^([=\-~^\"'`*+#:._<>])\1{2,}[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
-_DIRECTIVE = re.compile(r"^\.\.[ \t]+([\w:-]+)::(.*)$")
-_RST_COMMENT_OR_TARGET = re.compile(r"^\.\.(?:[ \t]+(?:_[^:]*:|\[[^\]]*\]|\|[^|]*\|).*|[ \t]*$|[ \t]+[^\s:][^:]*$)")
+_DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+([\w:-]+)::(.*)$")
+_RST_COMMENT_OR_TARGET = re.compile(r"^[ \t]*\.\.(?:[ \t]|$)")  # after directives: a target, footnote, substitution or comment
 _FIELD_LINE = re.compile(r"^[ \t]*:[\w -]+:(?:[ \t].*)?$")
 _TABLE_RULE = re.compile(r"^[ \t]*[|+]?[ \t]*:?-{3,}:?[ \t]*(?:[|+][ \t]*:?-{3,}:?[ \t]*)*[|+]?[ \t]*$|^[ \t]*[+=][=+-]{2,}[ \t]*$")
 _LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]]+\]:(?:[ \t]+\S.*)?$")  # [name]: https://…
@@ -117,7 +117,7 @@ def read_layout(text: str, markup: str) -> Layout:
             k = _directive(lines, k, directive, blocks, covered)
             continue
         if markup == "rst" and _RST_COMMENT_OR_TARGET.match(line):
-            body_end = _indented_body_end(lines, k + 1)
+            body_end = _indented_body_end(lines, k + 1, _indent(line))
             blocks.append(Block(start, lines[body_end - 1][1] if body_end > k + 1 else end, MARKUP))
             _cover(covered, k, body_end - 1)
             k = body_end

@@ -49,3 +49,13 @@ def make_service(tmp_path, embedder):
         return CitebotService(settings, embedder)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def discordpy_service(tmp_path_factory, embedder):
+    """A service over discord.py's documentation (reStructuredText), indexed once. Do not modify."""
+    root = tmp_path_factory.mktemp("discordpy")
+    settings = replace(Settings(), docs=(str(EVAL_DATA / "discordpy_docs"),), index_dir=str(root / "index"))
+    service = CitebotService(settings, embedder)
+    service.ensure_index()
+    return service
