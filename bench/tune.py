@@ -27,6 +27,7 @@ from bot.config import load_settings  # noqa: E402
 from bot.evaluate import eval_settings, first_hit_rank, load_eval_file  # noqa: E402
 from bot.answering.linear import LinearModel, save_linear_model  # noqa: E402
 from bot.answering.ranking import FEATURES, RANKING_FILE  # noqa: E402
+from bot.answering.reader import log_odds  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -124,12 +125,37 @@ def main() -> None:
             right.append(max(top.hit.sentence_scores[top.first:top.last + 1] or (top.hit.dense,)))
     floor = round(float(np.percentile(right, FLOOR_PERCENTILE)), 3)
     print(f"min_similarity = {floor}  ({100 - FLOOR_PERCENTILE}% of right top answers have a sentence cosine at least this)")
+    fitted = {"min_similarity": floor, "threshold": threshold}
+    reader = seeds.reader()
+    if reader is not None and reader.reranking is not None:
+        fitted["reader_weight"] = fit_reader_weight(candidate, floor, threshold, positives, reader)
     save_linear_model(RANKING_FILE, candidate, about="Which sentence answers: logistic regression fitted by "
                       "bench/tune.py on the tuning splits (even XQuAD articles; the tune split of "
-                      "tests/data/chat_questions.yaml); see docs/benchmarks.md.",
-                      min_similarity=floor, threshold=threshold)
+                      "tests/data/chat_questions.yaml); see docs/benchmarks.md.", **fitted)
     print(f"wrote {RANKING_FILE}")
     print(f"threshold = {threshold}  (declines {NEGATIVE_DECLINE:.0%} of the tuning negatives)")
+
+
+def fit_reader_weight(model, floor, threshold, positives, reader) -> float:
+    """The weight of the reader's answerability against this model's log-odds when it re-orders
+    the top three excerpts, chosen for the best weighted hit@1 on the tuning questions."""
+    settings = AnswerSettings(k=3, threshold=threshold, min_similarity=floor, model=model)
+    read = []
+    for q, r, weight in positives:
+        answer = answer_question(read_question(q.question), r.hits, settings, r.generation, r.term_weights)
+        if not answer.excerpts:
+            continue
+        right = [first_hit_rank(replace(answer, excerpts=(e,)), q) == 1 for e in answer.excerpts]
+        read.append((weight, [log_odds(e.score) for e in answer.excerpts],
+                     [reader.answers_here(q.question, e.text) for e in answer.excerpts], right))
+    best, best_score = 0.0, -1.0
+    for w in np.round(np.arange(0.0, 0.81, 0.05), 2):
+        score = sum(weight * right[int(np.argmax(np.array(odds) + w * np.array(ans)))] for weight, odds, ans, right in read)
+        print(f"reader weight {w:.2f}: weighted hit@1 {score / sum(item[0] for item in read):.4f}")
+        if score > best_score + 1e-9:
+            best, best_score = float(w), score
+    print(f"reader_weight = {best}")
+    return best
 
 
 def evaluate(model, positives, negatives):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -114,7 +114,10 @@ def answer_question(question: Question, hits: Sequence[Hit], settings: AnswerSet
         chosen.append(cand)
     chosen = _with_second_source(chosen, candidates, settings.k, threshold)
     if settings.reader is not None and settings.reader.reranking is not None:
-        chosen = _reread(question, chosen, settings.reader, settings.reader.reranking)
+        reranking = settings.reader.reranking
+        if shipped.reader_weight is not None and settings.model is None:  # fitted with this ranking model
+            reranking = replace(reranking, weight=shipped.reader_weight)
+        chosen = _reread(question, chosen, settings.reader, reranking)
     excerpts = tuple(_excerpt(c, n, question, settings.reader) for n, c in enumerate(chosen, start=1))
     return Answer(question.text, True, "", excerpts, generation)
 

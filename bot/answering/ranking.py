@@ -61,13 +61,18 @@ class Ranking:
     model: LinearModel
     min_similarity: float  # no quote whose meaning is this far from the question, however many words it shares
     threshold: float  # the lowest score that counts as an answer: declines 97% of the tuning negatives
+    # How much the reader's answerability counts against this model's log-odds when it
+    # re-orders the excerpts (bot/answering/reader.py); None: the weight stored with the reader.
+    reader_weight: float | None = None
 
 
 @lru_cache(maxsize=1)
 def ranking_model() -> Ranking:
     model, fitted = load_linear_model(RANKING_FILE, FEATURES)
     try:
-        return Ranking(model, float(fitted["min_similarity"]), float(fitted["threshold"]))
+        weight = fitted.get("reader_weight")
+        return Ranking(model, float(fitted["min_similarity"]), float(fitted["threshold"]),
+                       None if weight is None else float(weight))
     except (KeyError, TypeError, ValueError) as err:
         raise WeightsError(f"{RANKING_FILE}: lacks a fitted number ({err}); refit it with bench/tune.py") from None
 
