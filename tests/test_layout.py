@@ -79,7 +79,8 @@ def test_features_are_stacked_in_the_order_the_file_names_them(tmp_path):
     assert best_highlight(question, text, reordered) == best_highlight(question, text, shipped)
     # and a model whose weights are paired with the wrong names does not
     wrong = LinearModel(shipped.weights[::-1], shipped.bias, shipped.features)
-    scores = [m.scores(np.ones((1, len(SPAN_FEATURES)))) for m in (shipped, wrong)]
+    row = np.arange(1, len(SPAN_FEATURES) + 1, dtype=float)[None, :]  # distinct values: order matters
+    scores = [m.scores(row) for m in (shipped, wrong)]
     assert scores[0] != scores[1]
 
 
