@@ -317,6 +317,8 @@ class _Sentences:
         instruction = np.array([bool(_INSTRUCTION.search(text)) for text in quoted], dtype=np.float64)
         cause = np.array([bool(_CAUSE.search(text)) for text in quoted], dtype=np.float64)
         cosine_sum = np.concatenate([[0.0], np.cumsum(cosine)])
+        event = (np.array([_event_patient(text, asked.event, asked.patient) for text in quoted])
+                 if asked.event else np.zeros(len(first)))
         return {
             "sentence_cos": np.maximum(cosine[matched], cosine[last]),
             "coverage": with_title,
@@ -338,8 +340,8 @@ class _Sentences:
             "how_instruction": instruction if asked.asks_how else np.zeros(len(first)),
             "why_cause": cause if asked.asks_why else np.zeros(len(first)),
             "run_cos": (cosine_sum[last + 1] - cosine_sum[first]) / (last - first + 1),
-            "event_patient": np.array([_event_patient(text, asked.event, asked.patient) for text in quoted])
-            if asked.event else np.zeros(len(first)),
+            "event_to_patient": (event == 1.0).astype(np.float64),
+            "event_to_other": (event == -1.0).astype(np.float64),
             "how_code": inline if asked.asks_how else np.zeros(len(first)),
             "leads_on": np.array([q.rstrip().endswith(":") for q in np.array(self.first_texts)[first]]
                                  if len(first) else [], dtype=np.float64) * (last > first),

@@ -48,7 +48,8 @@ FEATURES = (
     "how_instruction",  # instruction, for a question after a way of doing something
     "why_cause",  # the run gives a reason ("because", "due to"), for a question asking why
     "run_cos",  # mean cosine(question, sentence) over the run's sentences
-    "event_patient",  # "when was X recaptured": +1 the run tells of it happening to X, -1 to something else
+    "event_to_patient",  # "when was X recaptured": the run tells of it happening to X (or "the town", "it")
+    "event_to_other",  # … of the same event happening to something else ("recaptured three villages")
 )
 
 _GAPS = {"sentence_cos_gap": "sentence_cos", "coverage_gap": "coverage"}
