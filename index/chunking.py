@@ -9,6 +9,7 @@ the context is matched, never quoted.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -62,8 +63,12 @@ def unit_spans(text: str, start: int, end: int, blocks: Sequence[Block] = ()) ->
     blocks; markup blocks are left out."""
     units: list[tuple[int, int, str]] = []
     at = start
-    for block in blocks:
-        if block.end <= start or block.start >= end:
+    # Blocks are sorted by start: only those from the last one starting before `start` are looked at.
+    first = max(0, bisect.bisect_left(blocks, start, key=lambda b: b.start) - 1)
+    for block in blocks[first:]:
+        if block.start >= end:
+            break
+        if block.end <= start:
             continue
         if block.start > at:
             units.extend(_prose_units(text, at, block.start))
@@ -127,7 +132,8 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 # Inline code and roles (``x.y``, `x.y`, :meth:`Client.run`): a full stop inside them ends no sentence.
-_INLINE_CODE = re.compile(r"``[^`\n]+``|(?::[\w:.-]+:)?`[^`\n]+`")
+# A role's name holds at most one inner colon (":py:meth:"), so a run of colons is never rescanned.
+_INLINE_CODE = re.compile(r"``[^`\n]+``|(?::[\w.-]+(?::[\w.-]+)?:)?`[^`\n]+`")
 _SENTENCE_MARKS = re.compile(r"[.!?]")
 
 

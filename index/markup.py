@@ -19,6 +19,7 @@ MARKUP = "markup"
 ITEM = "item"
 
 _RST_SUFFIXES = (".rst", ".rest")
+_HEADING_MAX_CHARS = 300
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
 
 _ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
@@ -81,9 +82,12 @@ def read_layout(text: str, markup: str) -> Layout:
     headings: list[Heading] = []
     adornments: list[tuple[str, bool]] = []  # rST levels: the order in which underline styles appear
     covered = [False] * len(lines)
+    fields_only = True  # nothing but ":field: value" lines so far (an rST document's own fields)
     k = 0
     while k < len(lines):
         start, end, line = lines[k]
+        if line.strip() and not _FIELD_LINE.match(line):
+            fields_only = False
         if markup != "text" and not covered[k] and (fence := _FENCE.match(line)):
             close = next((j for j in range(k + 1, len(lines))
                           if lines[j][2].strip().startswith(fence.group(1)[0] * len(fence.group(1)))), None)
@@ -122,7 +126,8 @@ def read_layout(text: str, markup: str) -> Layout:
             _cover(covered, k, body_end - 1)
             k = body_end
             continue
-        heading = _underlined_heading(lines, k, adornments) if line.strip() else None
+        short = len(line) <= _HEADING_MAX_CHARS  # a heading is a short line; long ones are not tried
+        heading = _underlined_heading(lines, k, adornments) if short and line.strip() else None
         if heading is not None:
             level, used = heading
             title = lines[k + used - 2][2].strip() if used == 3 else line.strip()
@@ -130,7 +135,7 @@ def read_layout(text: str, markup: str) -> Layout:
             _cover(covered, k, k + used - 1)
             k += used
             continue
-        atx = _ATX_HEADING.match(line)
+        atx = _ATX_HEADING.match(line) if short else None
         if atx and markup != "rst":
             headings.append(Heading(start, end, len(atx.group(1)), _heading_text(atx.group(2).strip())))
             covered[k] = True
@@ -142,7 +147,7 @@ def read_layout(text: str, markup: str) -> Layout:
                 _cover(covered, body_start, body_end - 1)
                 k = body_end
                 continue
-        elif markup == "rst" and _FIELD_LINE.match(line) and _only_fields_above(lines, k):
+        elif markup == "rst" and fields_only and _FIELD_LINE.match(line):
             blocks.append(Block(start, end, MARKUP))  # document fields such as :orphan:
         elif markup != "text" and (_TABLE_RULE.match(line) or _LINK_DEFINITION.match(line) or _MYST_TARGET.match(line)
                                    or _HTML_COMMENT_OR_TAG.match(line)):
@@ -234,7 +239,7 @@ def _level(adornments: list[tuple[str, bool]], char: str, overline: bool) -> int
 
 
 _ESCAPE = re.compile(r"\\(.)")
-_INLINE_MARKUP = re.compile(r"``|\*\*|(?<!\w):[\w:.-]+:(?=`)|`_?_?|\|(?=\w)|(?<=\w)\|_?")
+_INLINE_MARKUP = re.compile(r"``|\*\*|(?<!\w):[\w.-]+(?::[\w.-]+)?:(?=`)|`_?_?|\|(?=\w)|(?<=\w)\|_?")
 
 
 def _heading_text(title: str) -> str:
@@ -275,10 +280,6 @@ def _indented_body_end(lines, k: int, base: int = 0) -> int:
             last = j
         j += 1
     return last + 1
-
-
-def _only_fields_above(lines, k: int) -> bool:
-    return all(not line.strip() or _FIELD_LINE.match(line) for _, _, line in lines[:k])
 
 
 def _strip_end(text: str, end: int) -> int:

@@ -231,3 +231,17 @@ def test_chat_questions_are_split_and_cite_real_files():
             text = (roots[dict(q.tags)["corpus"]] / q.source).read_text(encoding="utf-8").lower()
             assert any(a.lower() in text for a in q.answers), q.question
     assert Path(roots["black"] / "LICENSE-black-MIT.txt").exists()
+
+
+def test_hostile_markup_is_read_in_one_pass():
+    """Documents are untrusted: a file of thousands of headings, code blocks and field lines,
+    and megabyte-long lines, is read by passes that grow with its size, not its square (a
+    quadratic reading of this file would run for hours)."""
+    part = ("Title\n=====\n\n:field: value\n\nText before code: ::\n\n    code()\n\n"
+            ".. note::\n\n    prose\n\n```\nfenced\n```\n")
+    text = part * 4000 + "# " * 300_000 + "\n" + ":x:" * 300_000 + "\n"
+    for name in ("hostile.rst", "hostile.md"):
+        doc = parse_document(text.encode(), name, name)
+        units = sum(len(unit_spans(doc.text, s.start, s.end, doc.blocks)) for s in doc.sections)
+        assert len(doc.sections) >= 4000 and units >= 4000
+        assert all(doc.text[b.start:b.end] for b in doc.blocks)
