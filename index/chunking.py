@@ -95,21 +95,7 @@ def _code_pieces(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """A code block whole, or cut at blank lines, then lines, when it is over the long-unit size."""
     while end > start and text[end - 1].isspace():
         end -= 1
-    pieces = []
-    while end - start > _LONG_SENTENCE_CHARS:
-        limit = start + _LONG_SENTENCE_CHARS
-        cut = text.rfind("\n\n", start + 1, limit)
-        if cut <= start:
-            cut = text.rfind("\n", start + 1, limit)
-        if cut <= start:
-            cut = limit
-        pieces.append((start, cut))
-        start = cut
-        while start < end and text[start].isspace():
-            start += 1
-    if end > start:
-        pieces.append((start, end))
-    return pieces
+    return _cut_at(text, start, end, (("\n\n", 0), ("\n", 0)), shortest=0.0)
 
 
 def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -179,12 +165,18 @@ def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _cut_at_boundaries(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    return _cut_at(text, start, end, (("; ", 1), (", ", 1), (" ", 0)), shortest=0.5)
+
+
+def _cut_at(text: str, start: int, end: int, marks: Sequence[tuple[str, int]], shortest: float) -> list[tuple[int, int]]:
+    """start..end in pieces of at most the long-unit size, each cut at the last of the first of
+    `marks` found (keeping that many of its characters), no piece shorter than `shortest` of it."""
     pieces = []
     while end - start > _LONG_SENTENCE_CHARS:
-        low, high = start + _LONG_SENTENCE_CHARS // 2, start + _LONG_SENTENCE_CHARS
-        cut = next((at + len(mark) - 1 for mark in ("; ", ", ", " ") if (at := text.rfind(mark, low, high)) > start), -1)
+        low, high = max(start + 1, start + int(_LONG_SENTENCE_CHARS * shortest)), start + _LONG_SENTENCE_CHARS
+        cut = next((at + keep for mark, keep in marks if (at := text.rfind(mark, low, high)) > start), -1)
         if cut <= start:
-            cut = start + _LONG_SENTENCE_CHARS
+            cut = high
         pieces.append((start, cut))
         start = cut
         while start < end and text[start].isspace():
