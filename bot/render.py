@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+from dataclasses import dataclass
 
 from bot.types import Answer, Citation, Excerpt
 
@@ -24,19 +25,70 @@ def _marked(e: Excerpt, bold: bool) -> str:
     return f"{before}{_BOLD}{span}{_RESET}{after}" if bold else f"{before}**{span}**{after}"
 
 
+@dataclass(frozen=True)
+class Segment:
+    """A run of an excerpt to show one way: prose (reflowed) or code (lines kept, dedented)."""
+
+    kind: str  # "prose" or "code"
+    text: str
+    start: int  # offset of this run in the excerpt's text
+
+
+def segments(e: Excerpt) -> list[Segment]:
+    """The excerpt in prose and code runs, in order; code keeps its lines, its common indentation
+    removed (the first line's indentation is read from the text before it)."""
+    out, at = [], 0
+    for a, b in e.code:
+        if e.text[at:a].strip():
+            out.append(Segment("prose", e.text[at:a], at))
+        out.append(Segment("code", _dedented(e.text, a, b), a))
+        at = b
+    if e.text[at:].strip() or not out:
+        out.append(Segment("prose", e.text[at:], at))
+    return out
+
+
+def _dedented(text: str, a: int, b: int) -> str:
+    """text[a:b], a code block whose first line's indentation was left before a: read from the
+    text before it, or, when the excerpt starts with the code, taken to be its other lines' least."""
+    line_start = text.rfind("\n", 0, a) + 1
+    before = text[line_start:a]
+    code = text[a:b]
+    if a > 0 and not before.strip():
+        return textwrap.dedent(before + code).strip("\n")
+    first, _, rest = code.partition("\n")
+    return (first + ("\n" + textwrap.dedent(rest) if rest else "")).strip("\n")
+
+
 def render_text(answer: Answer, color: bool = False, width: int = 88) -> str:
     if not answer.answered:
         return answer.message
     lines: list[str] = []
     for e in answer.excerpts:
-        body = " ".join(_marked(e, color).split())
-        quoted = f"“{body}” [{e.citation.n}]"
-        lines.extend(textwrap.wrap(quoted, width=width, initial_indent="  ", subsequent_indent="  ",
-                                   break_long_words=False, break_on_hyphens=False))
+        if e.code:
+            lines.extend(_with_code(e, width))
+        else:
+            body = " ".join(_marked(e, color).split())
+            quoted = f"“{body}” [{e.citation.n}]"
+            lines.extend(textwrap.wrap(quoted, width=width, initial_indent="  ", subsequent_indent="  ",
+                                       break_long_words=False, break_on_hyphens=False))
         lines.append("")
     lines.append("Sources")
     lines.extend("  " + citation_line(e.citation) for e in answer.excerpts)
     return "\n".join(lines)
+
+
+def _with_code(e: Excerpt, width: int) -> list[str]:
+    """Prose reflowed in quotes, code as indented lines, then the citation number."""
+    lines: list[str] = []
+    for part in segments(e):
+        if part.kind == "code":
+            lines.extend("      " + line for line in part.text.splitlines())
+        else:
+            lines.extend(textwrap.wrap(f"“{' '.join(part.text.split())}”", width=width, initial_indent="  ",
+                                       subsequent_indent="  ", break_long_words=False, break_on_hyphens=False))
+    lines.append(f"  [{e.citation.n}]")
+    return lines
 
 
 def render_json(answer: Answer) -> str:

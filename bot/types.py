@@ -25,6 +25,7 @@ class Excerpt:
     score: float
     citation: Citation
     highlight: tuple[int, int] | None = None  # offsets into text
+    code: tuple[tuple[int, int], ...] = ()  # offsets into text of the code blocks it quotes whole
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Answer:
                     "kind": e.kind,
                     "score": round(e.score, 4),
                     "highlight": list(e.highlight) if e.highlight else None,
+                    "code": [list(c) for c in e.code],
                     "citation": {
                         "n": e.citation.n, "path": e.citation.path, "file": e.citation.file,
                         "title": e.citation.title, "section": e.citation.section,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.answering.compose import Answer, Citation, Excerpt
+from bot.types import Answer, Citation, Excerpt
 from bot.discord.payload import (
     DESCRIPTION_MAX, EMBEDS_TOTAL_MAX, FIELD_VALUE_MAX, FOOTER_MAX, TITLE_MAX, answer_payload, embed_length,
     escape, truncate, unescape,
@@ -82,3 +82,29 @@ def test_more_sources_pages_through_the_rest():
     assert "3 more excerpts" in first["footer"]["text"]
     second = answer_payload(answer, 2, 2).embed
     assert "number 3" in second["description"] and "number 4" in second["description"]
+
+
+def test_quoted_code_is_a_code_block_that_cannot_be_broken_out_of():
+    text = "Register it like so: ::\n\n    await bot.add_cog(Greetings(bot))\n    # ``` @everyone\n    done()"
+    a = text.index("await")
+    c = Citation(1, "cogs.rst", "docs/cogs.rst", "Cogs", "Cog Registration", "", 10, 10 + len(text))
+    e = Excerpt(text, "text", 0.9, c, None, code=((a, len(text)),))
+    payload = answer_payload(Answer("how do I register a cog?", True, "", (e,)))
+    description = payload.embed["description"]
+    check_limits(payload.embed)
+    assert "“Register it like so\\: \\:\\:”" in description
+    assert "```\nawait bot.add_cog(Greetings(bot))\n# `\u200b`\u200b` @everyone\ndone()\n```" in description
+    assert description.count("```") == 2  # the fence inside the code no longer closes the block
+
+
+def test_terminal_keeps_code_lines_and_json_names_the_code():
+    from bot.render import render_json, render_text
+    import json
+
+    text = "Quick example:\n\n    if x:\n        run()\n    stop()"
+    a = text.index("if x")
+    c = Citation(1, "a.rst", "docs/a.rst", "A", "", "", 0, len(text))
+    answer = Answer("q", True, "", (Excerpt(text, "text", 0.9, c, None, code=((a, len(text)),)),))
+    shown = render_text(answer)
+    assert "      if x:\n          run()\n      stop()" in shown and "“Quick example:”" in shown
+    assert json.loads(render_json(answer))["excerpts"][0]["code"] == [[a, len(text)]]

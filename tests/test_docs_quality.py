@@ -32,7 +32,8 @@ def test_a_code_block_comes_with_the_sentence_that_introduces_it(discordpy_servi
     with_code = 0
     for q in load_eval_file(str(EVAL_DATA / "discordpy_dev.yaml")).questions:
         for e in discordpy_service.ask(q.question, k=6).excerpts:
-            head, colon, rest = e.text.partition(":\n")
-            if colon and rest.strip() and head.rstrip(" :").strip():
-                with_code += 1
-    assert with_code >= 3
+            for a, b in e.code:
+                assert e.text[a:b].strip() == e.text[a:b]  # offsets of the whole block, verbatim
+                if a > 0 and e.text[:a].rstrip().endswith(":"):
+                    with_code += 1
+    assert with_code >= 2

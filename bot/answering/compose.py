@@ -475,10 +475,12 @@ def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | 
         n=n, path=doc.relpath, file=doc.path, title=doc.title,
         section=SECTION_SEPARATOR.join(p.section), author=doc.author, start=start, end=end,
     )
+    code = tuple((a - start, b - start) for i, (a, b) in enumerate(p.sentences[cand.first:cand.last + 1], cand.first)
+                 if p.sentence_kind(i) == CODE) if span is not None else ()
     # Only the top excerpt gets its answer span marked: it is the one read first.
     return Excerpt(text=text, kind=p.kind, score=cand.score, citation=citation,
                    highlight=best_highlight(question, text, parts=_answer_parts(cand, text), reader=reader)
-                   if n == 1 else None)
+                   if n == 1 else None, code=code)
 
 
 def _answer_parts(cand: _Candidate, text: str) -> list[tuple[int, int]]:

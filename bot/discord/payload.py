@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.types import Answer, Excerpt
-from bot.render import citation_line
+from bot.render import citation_line, segments
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -77,12 +77,17 @@ def _one_line(text: str) -> str:
 
 
 def _excerpt_markdown(e: Excerpt, limit: int) -> str:
-    """“quote” with the highlighted span in bold, escaped and kept within limit."""
+    """“quote” with the highlighted span in bold, escaped and kept within limit; quoted code
+    blocks as code blocks when the whole excerpt fits, else everything on one line."""
     prefix = f"**[{e.citation.n}]** “"
     suffix = "”"
     room = limit - len(prefix) - len(suffix) - 4  # 4: the bold markers
     if room <= 10:
         return ""
+    if e.code:
+        shown = _with_code_blocks(e)
+        if len(shown) <= limit:
+            return shown
     if e.highlight:
         a, b = e.highlight
         before, span, after = _one_line(e.text[:a]), _one_line(e.text[a:b]), _one_line(e.text[b:])
@@ -92,6 +97,18 @@ def _excerpt_markdown(e: Excerpt, limit: int) -> str:
         if len(escape(whole)) <= room and span:
             return f"{prefix}{escape(before)}**{escape(span)}**{escape(after)}{suffix}"
     return f"{prefix}{escaped_within(_one_line(e.text), room + 4)}{suffix}"
+
+
+def _with_code_blocks(e: Excerpt) -> str:
+    """Prose in quotes, code in fenced blocks (whose content Discord shows as written; a fence
+    inside the code is broken up so it cannot close the block)."""
+    parts = []
+    for part in segments(e):
+        if part.kind == "code":
+            parts.append("```\n" + part.text.replace("```", "`\u200b`\u200b`") + "\n```")
+        else:
+            parts.append(f"“{escape(_one_line(part.text))}”")
+    return f"**[{e.citation.n}]** " + "\n".join(parts)
 
 
 def answer_payload(answer: Answer, start: int = 0, count: int = 2) -> Payload:
