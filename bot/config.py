@@ -60,6 +60,7 @@ class Settings:
 
 
 _KEYS = {f.name: f.metadata for f in fields(Settings)}
+_DEFAULTS = {f.name: f.default for f in fields(Settings)}
 
 
 def describe_keys() -> list[tuple[str, str, Any, str]]:
@@ -167,6 +168,8 @@ def _check(key: str, value: Any, source: str) -> Any:
     spec = _KEYS[key]
     kind, low, high, choices = spec["kind"], spec["low"], spec["high"], spec["choices"]
     where = f"{source}: {key}"
+    if value is None and _DEFAULTS[key] is None:
+        return None  # an optional setting left unset on purpose (threshold: null)
     if kind == "paths":
         if isinstance(value, str):
             value = [value]

@@ -38,6 +38,19 @@ def test_defaults_then_file_then_environment_then_flags(tmp_path):
     assert load_settings(None, environ={}) == Settings() or Path("citebot.yaml").exists()
 
 
+def test_an_optional_setting_may_be_left_unset_or_set(tmp_path):
+    assert load_settings(write_config(tmp_path, "threshold: null\n"), environ={}).threshold is None
+    assert load_settings(write_config(tmp_path, "threshold: 0.3\n"), environ={}).threshold == 0.3
+
+
+def test_eval_filter_errors_are_one_line(tmp_path, capsys):
+    questions = ROOT / "tests" / "data" / "chat_questions.yaml"
+    for args, message in ((["--only", "split"], "expected KEY=VALUE"), (["--only", "split=nope"], "no question has split: nope")):
+        assert main(["eval", str(questions), "--index-dir", str(tmp_path / "i"), *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err
+
+
 @pytest.mark.parametrize("text, message", [
     ("kk: 3\n", "unknown key 'kk'"),
     ("k: three\n", "k: 'three' must be a whole number"),
