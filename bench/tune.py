@@ -7,6 +7,7 @@ questions on two documentation corpora, asked of their own corpus (the other cor
 unanswerable ones as negatives). The seed dev set, the discord.py dev set, the odd XQuAD
 articles and the `held_out` chat questions are held out; bench/quality.py reports on them.
 
+    pip install -e '.[tune]'   (scikit-learn, for the fit only)
     python bench/tune.py      (writes bot/data/ranking.json: weights, similarity floor, threshold)
 """
 
