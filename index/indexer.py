@@ -217,7 +217,7 @@ def _embed_documents(
         texts = [context + p.text for context, p in zip(contexts, all_passages)]
         spans = [[(a - p.start + len(context), b - p.start + len(context)) for a, b in p.sentences]
                  if p.kind == "text" else [] for context, p in zip(contexts, all_passages)]
-        # Each sentence is also read on its own after the context line ("the town" under "Battle of Izium").
+        # Each sentence is also read on its own after the context line: "the town" under a title that names it.
         span_texts = [[context + p.text[a - p.start:b - p.start] for a, b in p.sentences] if p.kind == "text" else []
                       for context, p in zip(contexts, all_passages)]
         vectors, sentence_vectors = (embedder.encode_passages(texts, spans, span_texts=span_texts)

@@ -218,7 +218,7 @@ def _write_files(folder, compat, dim, docs_folders, rows, skipped, dense_choice)
                                      for j, (a, b) in enumerate(passage.sentences))
                 sentence_id += len(passage.sentences)
                 passage_id += 1
-                # The title and headings are matched with the passage ("the town" under "Battle of Izium").
+                # The title and headings are matched with the passage: "the town" under a title that names it.
                 corpus_terms.append(terms(context_line(doc.title, passage.section) + "\n" + passage.text))
                 sentence_file.write(np.ascontiguousarray(sent_vecs, dtype="<f2").tobytes())
             db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)", passage_rows)

@@ -31,10 +31,10 @@ _ASKS_HOW = re.compile(r"\bhow\s+(?:do|can|to|should|would|could)\b|\bwhat\s+(?:
                        r"|\bis\s+there\s+a\s+way\b|\bwhich\s+(?:function|method|option|flag|command|setting|library)\b",
                        re.IGNORECASE)
 _ASKS_WHY = re.compile(r"\bwhy\b|\bwhat\s+(?:is|'s)\s+the\s+(?:reason|point)\b|\bhow\s+come\b", re.IGNORECASE)
-# "when was Izium recaptured", "where were the Normans defeated": what the event happened to.
+# "when was the bridge rebuilt", "where were the Normans defeated": what the event happened to.
 _PASSIVE = re.compile(r"^\s*(?:when|where|how|why|in\s+what\s+\w+|in\s+which\s+\w+)\s+(?:was|were|is|are|has\s+been|had\s+been)\s+"
                       r"(?P<patient>(?:[\w'’.-]+\s+){0,5}?[\w'’.-]+)\s+(?P<event>\w+(?:ed|en|t)|born|held|built|won|lost|made|sold|shot|hit|set)\b", re.IGNORECASE)
-# "when did Ukraine recapture Izium": the event and what it happened to.
+# "when did the council rebuild the Old Bridge": the event and what it happened to.
 _ACTIVE = re.compile(r"^\s*(?i:when|where|how|why)\s+(?i:did|does|do)\s+(?:[\w'’.-]+\s+){1,4}?(?P<event>\w+)\s+"
                      r"(?P<patient>(?:the\s+)?[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*)\s*\??\s*$")
 _FOCUS = re.compile(r"\b(?:what|which|whose|how\s+many|how\s+much)\s+((?:\w+\s+){0,2}\w+)", re.IGNORECASE)
@@ -49,8 +49,8 @@ class Question:
     focus: frozenset[str]  # terms of the noun a "which division"/"what player" question asks for
     asks_how: bool = False  # after a way to do something ("how do I …", "what should I use")
     asks_why: bool = False  # after a reason
-    event: str = ""  # the term of the event asked about ("recaptur"), when the question names what it happened to
-    patient: frozenset[str] = frozenset()  # terms of what it happened to ("izium")
+    event: str = ""  # the term of the event asked about ("rebuilt"), when the question names what it happened to
+    patient: frozenset[str] = frozenset()  # terms of what it happened to ("bridg")
 
     @property
     def term_set(self) -> frozenset[str]:

@@ -48,8 +48,8 @@ FEATURES = (
     "how_instruction",  # instruction, for a question after a way of doing something
     "why_cause",  # the run gives a reason ("because", "due to"), for a question asking why
     "run_cos",  # mean cosine(question, sentence) over the run's sentences
-    "event_to_patient",  # "when was X recaptured": the run tells of it happening to X (or "the town", "it")
-    "event_to_other",  # … of the same event happening to something else ("recaptured three villages")
+    "event_to_patient",  # "when was X rebuilt": the run tells of it happening to X (or "the town", "it")
+    "event_to_other",  # … of the same event happening to something else ("rebuilt three houses")
 )
 
 _GAPS = {"sentence_cos_gap": "sentence_cos", "coverage_gap": "coverage"}
