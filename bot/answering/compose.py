@@ -228,10 +228,7 @@ class _Asked:
         self.bigrams = {pair: 1 << n for n, pair in enumerate(_bigrams(question.terms))}
         self.words = question.words
         self.asked = question.term_set
-        self.asks_how = question.asks_how
-        self.asks_why = question.asks_why
-        self.event = question.event
-        self.patient = question.patient
+        self.question = question
 
     def term_row(self, present: frozenset[str]) -> list[bool]:
         return [t in present for t in self.wanted]
@@ -258,9 +255,9 @@ class _Sentences:
         self.title_term_rows: list[list[bool]] = []
         self.title_words: list[frozenset[str]] = []
         self.kinds: list[str] = []  # TEXT, ITEM or CODE (index/chunking.py)
-        self.first_texts: list[str] = []  # each sentence as written
+        self.holds_code: list[bool] = []  # a code block, or inline code markup
+        self.ends_with_colon: list[bool] = []  # it introduces what follows
         self.heading_coverage: list[float] = []  # per title: share of the question the headings alone hold
-        self.opens_section: list[bool] = []  # per title: its passage starts under a heading
 
     @property
     def count(self) -> int:
@@ -281,7 +278,8 @@ class _Sentences:
             kind: str = TEXT) -> int:
         sentence_terms = term_sequence(text)
         self.kinds.append(kind)
-        self.first_texts.append(text)
+        self.holds_code.append(kind == CODE or bool(_INLINE_CODE.search(text)))
+        self.ends_with_colon.append(text.rstrip().endswith(":"))
         self.terms.append(sentence_terms)
         self.cosine.append(cosine)
         self.title.append(title)
@@ -312,13 +310,14 @@ class _Sentences:
         run_terms = term_count[last + 1] - term_count[first]
         run_asked = asked_count[last + 1] - asked_count[first]
         kind_count = {k: _prefix_sums([kind == k for kind in self.kinds]) for k in (CODE, ITEM)}
-        code_count = _prefix_sums([kind == CODE or bool(_INLINE_CODE.search(t)) for kind, t in zip(self.kinds, self.first_texts)])
+        code_count = _prefix_sums(self.holds_code)
         inline = (code_count[last + 1] > code_count[first]).astype(np.float64)
         instruction = np.array([bool(_INSTRUCTION.search(text)) for text in quoted], dtype=np.float64)
         cause = np.array([bool(_CAUSE.search(text)) for text in quoted], dtype=np.float64)
         cosine_sum = np.concatenate([[0.0], np.cumsum(cosine)])
-        event = (np.array([_event_patient(text, asked.event, asked.patient) for text in quoted])
-                 if asked.event else np.zeros(len(first)))
+        question = asked.question
+        event = (np.array([_event_patient(text, question.event, question.patient) for text in quoted])
+                 if question.event else np.zeros(len(first)))
         return {
             "sentence_cos": np.maximum(cosine[matched], cosine[last]),
             "coverage": with_title,
@@ -337,14 +336,13 @@ class _Sentences:
             "has_item": (kind_count[ITEM][last + 1] > kind_count[ITEM][first]).astype(np.float64),
             "inline_code": inline,
             "instruction": instruction,
-            "how_instruction": instruction if asked.asks_how else np.zeros(len(first)),
-            "why_cause": cause if asked.asks_why else np.zeros(len(first)),
+            "how_instruction": instruction if question.asks_how else np.zeros(len(first)),
+            "why_cause": cause if question.asks_why else np.zeros(len(first)),
             "run_cos": (cosine_sum[last + 1] - cosine_sum[first]) / (last - first + 1),
             "event_to_patient": (event == 1.0).astype(np.float64),
             "event_to_other": (event == -1.0).astype(np.float64),
-            "how_code": inline if asked.asks_how else np.zeros(len(first)),
-            "leads_on": np.array([q.rstrip().endswith(":") for q in np.array(self.first_texts)[first]]
-                                 if len(first) else [], dtype=np.float64) * (last > first),
+            "how_code": inline if question.asks_how else np.zeros(len(first)),
+            "leads_on": np.array(self.ends_with_colon, dtype=np.float64)[first] * (last > first),
         }
 
     def _phrase(self, first: int, last: int) -> float:
@@ -382,9 +380,9 @@ _EVENT_WINDOW = 4  # words either side of the event's verb in which what it happ
 
 @lru_cache(maxsize=16384)
 def _event_patient(text: str, event: str, patient: frozenset[str]) -> float:
-    """For "when was X recaptured": 1 when the text tells of the event happening to X (named, or
+    """For "when was X rebuilt": 1 when the text tells of the event happening to X (named, or
     "the town"/"it" for the document's subject), -1 when it tells of the event happening to
-    something else ("recaptured three villages"), 0 when it does not tell of the event."""
+    something else ("rebuilt three houses"), 0 when it does not tell of the event."""
     words = [(m.start(), m.end(), (terms(m.group(0)) or [""])[0]) for m in _WORD.finditer(text)]
     at = [k for k, (_, _, t) in enumerate(words) if t == event]
     if not at:

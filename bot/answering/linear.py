@@ -9,7 +9,7 @@ these files (save_linear_model); the product needs no training library.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,12 +34,6 @@ class LinearModel:
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-np.clip(self.scores(rows), -30.0, 30.0)))
-
-    def stack(self, columns: Mapping[str, np.ndarray], rows: int) -> np.ndarray:
-        """The feature matrix: the named columns, in this model's order."""
-        if not rows:
-            return np.zeros((0, len(self.features)))
-        return np.column_stack([columns[name] for name in self.features]).astype(np.float64)
 
 
 def load_linear_model(path: Path, features: Iterable[str]) -> tuple[LinearModel, dict]:
