@@ -81,9 +81,9 @@ def unit_spans(text: str, start: int, end: int, blocks: Sequence[Block] = ()) ->
 
 
 def _prose_units(text: str, start: int, end: int) -> list[tuple[int, int, str]]:
-    cuts = [a for a in list_item_starts(text, start, end) if a > start]
-    bounds = [start, *cuts, end]
-    items = set(list_item_starts(text, start, end))
+    items = list_item_starts(text, start, end)
+    bounds = [start, *(a for a in items if a > start), end]
+    items = set(items)
     units = []
     for a, b in zip(bounds, bounds[1:]):
         kind = ITEM if a in items else TEXT

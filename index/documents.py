@@ -17,7 +17,7 @@ import ftfy
 import yaml
 
 from index.errors import SkippedFile
-from index.markup import MARKUP, Block, Layout, markup_of, read_layout
+from index.markup import ATX_HEADING, MARKUP, Block, Layout, markup_of, read_layout
 
 # Repairs mojibake but leaves everything else (quotes, widths, HTML entities) as written,
 # so quoted excerpts read like the source.
@@ -38,7 +38,6 @@ _FIX_CONFIG = ftfy.TextFixerConfig(
     normalization=None,
 )
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
 _FRONT_MATTER_END = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.MULTILINE)
 _WIKI_IMAGE = re.compile(r"\[\[(?:Image|File):[^\]]*\]\]\s*")
 _TITLE_MAX_CHARS = 150
@@ -181,7 +180,9 @@ def _first_line_title(body: str) -> str:
         line = line.strip()
         if not line or line.startswith("!["):
             continue
-        heading = _HEADING.match(line)
+        if len(line) > _TITLE_MAX_CHARS + 8:  # no title, not even as "###### title"
+            return ""
+        heading = ATX_HEADING.match(line)
         if heading:
             line = heading.group(2)
         return line if len(line) <= _TITLE_MAX_CHARS else ""

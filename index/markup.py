@@ -22,7 +22,7 @@ _RST_SUFFIXES = (".rst", ".rest")
 _HEADING_MAX_CHARS = 300
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
 
-_ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
+ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _ADORNMENT = re.compile(r"^([=\-~^\"'`*+#:._<>])\1{2,}[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+([\w:-]+)::(.*)$")
@@ -32,16 +32,15 @@ _TABLE_RULE = re.compile(r"^[ \t]*[|+]?[ \t]*:?-{3,}:?[ \t]*(?:[|+][ \t]*:?-{3,}
 _LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]]+\]:(?:[ \t]+\S.*)?$")  # [name]: https://…
 _MYST_TARGET = re.compile(r"^\([\w/.:-]+\)=[ \t]*$")  # (labels/exit-code)=
 _HTML_COMMENT_OR_TAG = re.compile(r"^[ \t]*</?(?:details|summary|div|p|br|img|!--)[^>]*>(?:.*</(?:summary|p)>)?[ \t]*$", re.I)
-_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|#\.)[ \t]+\S")
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|#\.)[ \t]+(?=\S)", re.MULTILINE)
 # Directives whose body is code, whose body is not prose at all, or whose body is prose.
-_CODE_DIRECTIVES = frozenset({"code-block", "code", "sourcecode", "literalinclude", "doctest", "testcode", "highlight"})
+_CODE_DIRECTIVES = frozenset({"code-block", "code", "sourcecode", "literalinclude", "doctest", "testcode"})
 _HIDDEN_DIRECTIVES = frozenset({
     "toctree", "contents", "image", "figure", "include", "raw", "only", "autoclass", "autofunction",
     "automodule", "automethod", "autoattribute", "autodata", "autoexception", "autosummary", "currentmodule",
     "module", "index", "meta", "role", "default-role", "highlight", "sectionauthor", "moduleauthor", "tabularcolumns",
-    "csv-table", "list-table", "exception_hierarchy", "attributetable", "discord-intents",
+    "csv-table", "list-table", "program-output", "eval-rst",
 })
-_MYST_HIDDEN = frozenset({"contents", "toctree", "include", "program-output", "image", "figure", "eval-rst"})
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ def read_layout(text: str, markup: str) -> Layout:
             if inner is not None:
                 if not name or name in _CODE_DIRECTIVES:
                     blocks.append(Block(inner[0], inner[1], CODE))
-                elif name in _HIDDEN_DIRECTIVES or name in _MYST_HIDDEN:
+                elif name in _HIDDEN_DIRECTIVES:
                     blocks.append(Block(inner[0], inner[1], MARKUP))
                 else:  # admonitions: prose, but their ":option:" lines are markup
                     for j in range(k + 1, last if close is not None else last + 1):
@@ -135,7 +134,7 @@ def read_layout(text: str, markup: str) -> Layout:
             _cover(covered, k, k + used - 1)
             k += used
             continue
-        atx = _ATX_HEADING.match(line) if short else None
+        atx = ATX_HEADING.match(line) if short else None
         if atx and markup != "rst":
             headings.append(Heading(start, end, len(atx.group(1)), _heading_text(atx.group(2).strip())))
             covered[k] = True
@@ -143,7 +142,7 @@ def read_layout(text: str, markup: str) -> Layout:
             body_start = _next_nonblank(lines, k + 1)
             if body_start is not None and _indent(lines[body_start][2]) > _indent(line):
                 body_end = _indented_body_end(lines, body_start, _indent(line))
-                blocks.append(Block(lines[body_start][0] + _indent(lines[body_start][2]), _strip_end(text, lines[body_end - 1][1]), CODE))
+                blocks.append(Block(lines[body_start][0] + _indent(lines[body_start][2]), lines[body_end - 1][1], CODE))
                 _cover(covered, body_start, body_end - 1)
                 k = body_end
                 continue
@@ -183,7 +182,7 @@ def _fenced_body(lines, first: int, stop: int) -> tuple[int, int] | None:
 
 def list_item_starts(text: str, start: int, end: int) -> list[int]:
     """Offsets of the lines in text[start:end] that begin a list item: each item is a unit."""
-    return [start + m.start() for m in re.finditer(r"(?m)^[ \t]*(?:[-*+•]|\d{1,3}[.)]|#\.)[ \t]+(?=\S)", text[start:end])]
+    return [m.start() for m in _LIST_ITEM.finditer(text, start, end)]
 
 
 def _directive(lines, k: int, directive: re.Match, blocks: list[Block], covered: list[bool]) -> int:
@@ -280,12 +279,6 @@ def _indented_body_end(lines, k: int, base: int = 0) -> int:
             last = j
         j += 1
     return last + 1
-
-
-def _strip_end(text: str, end: int) -> int:
-    while end > 0 and text[end - 1].isspace():
-        end -= 1
-    return end
 
 
 def _cover(covered: list[bool], first: int, last: int) -> None:
