@@ -151,21 +151,7 @@ class Embedder:
                 with self._encode_lock:
                     parts.append(encoder.encode(texts[b:b + self.batch_size]))
             return np.concatenate(parts)
-        import torch
-
-        model = self.model
-        parts = []
-        for b in range(0, len(texts), self.batch_size):
-            with self._encode_lock, torch.inference_mode():
-                encoded = model.tokenizer(
-                    texts[b:b + self.batch_size], padding=True, truncation=True,
-                    max_length=model.max_seq_length, return_tensors="pt",
-                )
-                pooled = model(dict(encoded))["sentence_embedding"].float()
-            parts.append(torch.nn.functional.normalize(pooled, dim=1).numpy())
-        if not parts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        return self._encode_texts(texts, self.batch_size)
 
     def encode_passages(
         self,
@@ -178,8 +164,8 @@ class Embedder:
 
         With span_texts (each span's own text, with whatever context it should be read in), a
         span's vector is the mean of its pooled vector and that text's own embedding: pooling
-        alone reads "the town" in a passage about something else; the text with its context
-        line reads it as the town the document is about.
+        alone reads "the town" among the passage's other words; the text after its context line
+        reads it as the town the title names.
 
         progress, if given, is called with the number of passages finished after each batch.
         """
@@ -213,7 +199,7 @@ class Embedder:
         passage_vectors /= np.maximum(norms, 1e-12)
         if span_texts is not None:
             flat = [t for group in span_texts for t in group]
-            own = self._encode_texts(flat)
+            own = self._encode_texts(flat, self.batch_size * _SHORT_TEXT_BATCHES)
             at = 0
             for i, group in enumerate(span_texts):
                 mixed = span_vectors[i] + own[at:at + len(group)]
@@ -221,14 +207,14 @@ class Embedder:
                 at += len(group)
         return passage_vectors, span_vectors
 
-    def _encode_texts(self, texts: Sequence[str]) -> np.ndarray:
-        """Normalised vectors of short texts, with the torch model, longest first in batches."""
+    def _encode_texts(self, texts: Sequence[str], size: int) -> np.ndarray:
+        """Normalised vectors of texts through the torch model directly (encode's own bookkeeping
+        costs more than a short text's forward pass), longest first in batches of `size`."""
         import torch
 
         model = self.model
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-        size = self.batch_size * _SHORT_TEXT_BATCHES
         for b in range(0, len(order), size):
             batch = order[b:b + size]
             with self._encode_lock, torch.inference_mode():
