@@ -43,7 +43,12 @@ class Settings:
     reader: bool = _key(True, "bool", "let the trained reader (`bot/answering/reader.py`) put the excerpt it finds "
                         "the answer in first and mark the answer span (~6–12 ms per answer); `false`: the ranking "
                         "and the span model alone")
-    max_file_bytes: int = _key(5_000_000, "int", "larger files are skipped", 1)
+    max_file_bytes: int = _key(20_000_000, "int", "larger files are skipped", 1)
+    convert_seconds: float = _key(60.0, "float", "longest time converting one PDF, HTML or Word file may take; "
+                                  "it is skipped after that", 1.0, 3600.0)
+    convert_memory_mb: int = _key(1024, "int", "memory the process converting PDF, HTML and Word files may use; "
+                                  "a file needing more is skipped", 256, 65536)
+    max_pages: int = _key(2000, "int", "PDFs with more pages are skipped", 1)
     dense_index: str = _key("auto", "str", f"vector index: exact (`flat`) up to {HNSW_ABOVE:,} passages, approximate "
                             "(`hnsw`) above; or force one", choices=DENSE_CHOICES)
     log_level: str = _key("INFO", "str", "DEBUG, INFO, WARNING or ERROR", choices=("DEBUG", "INFO", "WARNING", "ERROR"))

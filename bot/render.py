@@ -13,7 +13,7 @@ _BOLD, _RESET = "\033[1m", "\033[0m"
 
 def citation_line(c: Citation) -> str:
     title = f"{c.title} — {c.author}" if c.author else c.title
-    parts = [title, c.section, c.file]
+    parts = [title, c.section, f"p. {c.page}" if c.page is not None else "", c.file]
     return f"[{c.n}] " + " · ".join(p for p in parts if p)
 
 

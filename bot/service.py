@@ -17,6 +17,7 @@ from bot.answering.reader import OnnxReader, find_reader
 from bot.config import Settings
 from bot.types import Answer
 from index.chunking import ChunkSettings
+from index.converters import Limits
 from index.dense import DenseSpec
 from index.embedding import Embedder, resolve_model, shared_embedder
 from index.errors import IndexCorrupt, IndexNotFound, ModelError
@@ -91,13 +92,18 @@ class CitebotService:
             and not self.compatibility.mismatch(manifest)
         )
 
+    @property
+    def conversion_limits(self) -> Limits:
+        s = self.settings
+        return Limits(seconds=s.convert_seconds, memory_mb=s.convert_memory_mb, max_pages=s.max_pages)
+
     def reindex(self, rebuild: bool = False, progress: ProgressFactory | None = None) -> IndexReport:
         """Update the index on disk, then swap the live searcher to the new generation."""
         with self._reindex_lock:
             report = update_index(
                 self.settings.docs, self.index_dir, self.embedder, self.chunking,
                 self.settings.max_file_bytes, rebuild=rebuild, progress=progress,
-                dense_index=self.settings.dense_index,
+                dense_index=self.settings.dense_index, limits=self.conversion_limits,
             )
             if report.wrote or self._searcher is None:
                 self.open()

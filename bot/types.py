@@ -16,6 +16,7 @@ class Citation:
     author: str
     start: int | None
     end: int | None
+    page: int | None = None  # 1-based page of the excerpt's start, for paged formats (PDF)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,8 @@ class Answer:
                     "citation": {
                         "n": e.citation.n, "path": e.citation.path, "file": e.citation.file,
                         "title": e.citation.title, "section": e.citation.section,
-                        "author": e.citation.author, "start": e.citation.start, "end": e.citation.end,
+                        "author": e.citation.author, "page": e.citation.page,
+                        "start": e.citation.start, "end": e.citation.end,
                     },
                 }
                 for e in self.excerpts

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 
 from index.chunking import ChunkSettings, Passage, chunk_document, context_line
-from index.documents import Document, iter_candidate_files, parse_document, read_file_bytes, sha256_bytes
+from index.converters import Converter, Limits, registry
+from index.converters.isolation import ConversionWorker
+from index.documents import Document, build_document, iter_candidate_files, read_file_bytes, sha256_bytes
 from index.embedding import Embedder
 from index.dense import choose_dense
 from index.errors import DocsError, IndexCorrupt, IndexEmpty, SkippedFile
@@ -60,9 +62,11 @@ class SourceFile:
     file: Path
     data: bytes
     sha256: str
+    converter: Converter
 
 
 def scan_docs(docs_folders: Sequence[str], max_file_bytes: int) -> tuple[list[SourceFile], list[Skipped]]:
+    converters = registry()
     files: list[SourceFile] = []
     skipped: list[Skipped] = []
     for folder in docs_folders:
@@ -79,7 +83,13 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int) -> tuple[list[So
             except SkippedFile as why:
                 skipped.append(Skipped(shown, str(why)))
                 continue
-            files.append(SourceFile(shown, relpath, file, data, sha256_bytes(data)))
+            sha256 = sha256_bytes(data)
+            try:
+                converter = converters.choose(relpath, data[:4096])
+            except SkippedFile as why:
+                skipped.append(Skipped(shown, str(why), sha256))
+                continue
+            files.append(SourceFile(shown, relpath, file, data, sha256, converter))
     return files, skipped
 
 
@@ -92,6 +102,7 @@ def update_index(
     rebuild: bool = False,
     progress: ProgressFactory | None = None,
     dense_index: str = "auto",
+    limits: Limits = Limits(),
 ) -> IndexReport:
     """Bring the index in line with the docs folders; unchanged documents keep their vectors."""
     started = time.perf_counter()
@@ -103,7 +114,9 @@ def update_index(
         old_docs = {d.path: d for d in previous.documents()} if previous else {}
         current = {f.path: f for f in files}
         removed = tuple(sorted(set(old_docs) - set(current)))
-        unchanged = [p for p, f in current.items() if p in old_docs and old_docs[p].sha256 == f.sha256]
+        # A file read by a newer version of its converter is read again, even with the same bytes.
+        unchanged = [p for p, f in current.items()
+                     if p in old_docs and old_docs[p].sha256 == f.sha256 and old_docs[p].converter == f.converter.key]
         known_bad = {
             s[0]: Skipped(*s) for s in (previous.manifest.get("skipped", []) if previous else []) if len(s) == 3
         }
@@ -127,7 +140,7 @@ def update_index(
 
         def rows() -> Iterator[DocumentRows]:
             nonlocal embedded_passages
-            fresh = _embed_documents(to_embed, embedder, chunking, progress, skipped)
+            fresh = _embed_documents(to_embed, embedder, chunking, progress, skipped, limits)
             pending = next(fresh, None)
             for path in sorted(current):
                 if pending is not None and pending.document.path == path:
@@ -191,16 +204,32 @@ def _reusable_generation(index_dir: Path, compat: Compatibility, rebuild: bool):
 
 def _embed_documents(
     files: Sequence[SourceFile], embedder: Embedder, chunking: ChunkSettings,
-    progress: ProgressFactory | None, skipped: list[Skipped],
+    progress: ProgressFactory | None, skipped: list[Skipped], limits: Limits,
 ) -> Iterator[DocumentRows]:
-    """Parse, chunk and embed files in path order, a batch at a time; bad files go to skipped."""
+    """Convert, chunk and embed files in path order, a batch at a time; bad files go to skipped."""
+    with ConversionWorker(limits) as worker:
+        yield from _embed_batches(files, embedder, chunking, progress, skipped, worker)
+
+
+def read_document(f: SourceFile, worker: ConversionWorker) -> Document:
+    """A file through its converter (in the bounded child process when the converter asks for it)."""
+    converter = f.converter
+    converted = (worker.convert(converter, f.data, f.relpath) if converter.isolated
+                 else converter.convert(f.data, f.relpath, worker.limits))
+    return build_document(converted, f.sha256, f.path, f.relpath, converter.key)
+
+
+def _embed_batches(
+    files: Sequence[SourceFile], embedder: Embedder, chunking: ChunkSettings,
+    progress: ProgressFactory | None, skipped: list[Skipped], worker: ConversionWorker,
+) -> Iterator[DocumentRows]:
     tick = progress(len(files)) if progress and files else None
     for start in range(0, len(files), _EMBED_BATCH_FILES):
         batch = files[start:start + _EMBED_BATCH_FILES]
         parsed: list[tuple[Document, list[Passage]]] = []
         for f in batch:
             try:
-                doc = parse_document(f.data, f.path, f.relpath)
+                doc = read_document(f, worker)
             except SkippedFile as why:
                 skipped.append(Skipped(f.path, str(why), f.sha256))
                 continue
@@ -227,7 +256,7 @@ def _embed_documents(
         for doc, passages in parsed:
             n = len(passages)
             yield DocumentRows(
-                DocumentInfo(doc.path, doc.relpath, doc.title, doc.author, doc.sha256, n, now),
+                DocumentInfo(doc.path, doc.relpath, doc.title, doc.author, doc.sha256, n, now, doc.converter, doc.pages),
                 doc.text,
                 passages,
                 np.asarray(vectors[at:at + n]),

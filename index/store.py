@@ -14,6 +14,7 @@ CURRENT, so a crash at any moment leaves either the old or the new generation wh
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import fcntl
@@ -39,7 +40,7 @@ from index.lexical import LexicalIndex
 from index.rows import RowFile
 from index.terms import terms
 
-FORMAT_VERSION = 7  # bump when stored data or its tokenization changes
+FORMAT_VERSION = 8  # bump when stored data or its tokenization changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _TMP_PREFIX = "tmp-"
@@ -56,7 +57,8 @@ _SAMPLE_BYTES = 64 << 10
 _SCHEMA = """
 CREATE TABLE documents (
     path TEXT PRIMARY KEY, relpath TEXT NOT NULL, title TEXT NOT NULL, author TEXT NOT NULL,
-    sha256 TEXT NOT NULL, text TEXT NOT NULL, indexed_at REAL NOT NULL, passages INTEGER NOT NULL
+    sha256 TEXT NOT NULL, text TEXT NOT NULL, indexed_at REAL NOT NULL, passages INTEGER NOT NULL,
+    converter TEXT NOT NULL, pages TEXT NOT NULL
 );
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, doc_path TEXT NOT NULL, kind TEXT NOT NULL, section TEXT NOT NULL,
@@ -77,6 +79,14 @@ class DocumentInfo:
     sha256: str
     passages: int
     indexed_at: float
+    converter: str = ""  # name/version of the converter that read it (index/converters/)
+    pages: tuple[int, ...] = ()  # where each page starts in its text; () for formats without pages
+
+    def page_at(self, offset: int | None) -> int | None:
+        """The 1-based page an offset of the text falls on, or None for a format without pages."""
+        if not self.pages or offset is None:
+            return None
+        return bisect.bisect_right(self.pages, offset)
 
 
 @dataclass(frozen=True)
@@ -205,8 +215,9 @@ def _write_files(folder, compat, dim, docs_folders, rows, skipped, dense_choice)
         for item in rows:
             doc = item.document
             db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?)",
-                (doc.path, doc.relpath, doc.title, doc.author, doc.sha256, item.text, doc.indexed_at, doc.passages),
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (doc.path, doc.relpath, doc.title, doc.author, doc.sha256, item.text, doc.indexed_at, doc.passages,
+                 doc.converter, json.dumps(list(doc.pages))),
             )
             passage_rows, sentence_rows = [], []
             for passage, sent_vecs in zip(item.passages, item.sentence_vectors, strict=True):
@@ -467,17 +478,16 @@ class Generation:
     def documents(self) -> list[DocumentInfo]:
         with self._db_lock:
             rows = self._db.execute(
-                "SELECT path, relpath, title, author, sha256, passages, indexed_at FROM documents ORDER BY path"
+                f"SELECT {_INFO_COLUMNS} FROM documents ORDER BY path"
             ).fetchall()
-        return [DocumentInfo(*row) for row in rows]
+        return [_document_info(row) for row in rows]
 
     def document(self, path: str) -> DocumentInfo | None:
         with self._db_lock:
             row = self._db.execute(
-                "SELECT path, relpath, title, author, sha256, passages, indexed_at FROM documents WHERE path = ?",
-                (path,),
+                f"SELECT {_INFO_COLUMNS} FROM documents WHERE path = ?", (path,),
             ).fetchone()
-        return DocumentInfo(*row) if row else None
+        return _document_info(row) if row else None
 
     def document_text(self, path: str) -> str:
         with self._db_lock:
@@ -488,7 +498,7 @@ class Generation:
         """A stored document's passages and vectors, for reuse in the next generation."""
         with self._db_lock:
             info = self._db.execute(
-                "SELECT path, relpath, title, author, sha256, passages, indexed_at, text FROM documents WHERE path = ?",
+                f"SELECT {_INFO_COLUMNS}, text FROM documents WHERE path = ?",
                 (path,),
             ).fetchone()
             ids = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE doc_path = ? ORDER BY id", (path,))]
@@ -499,7 +509,14 @@ class Generation:
             for i in ids
         ]
         vectors = np.asarray(self.vectors[ids], dtype=np.float32) if ids else np.zeros((0, self.vectors.shape[1]), np.float32)
-        return DocumentRows(DocumentInfo(*info[:7]), info[7], passages, vectors, sentence_vectors)
+        return DocumentRows(_document_info(info[:-1]), info[-1], passages, vectors, sentence_vectors)
+
+
+_INFO_COLUMNS = "path, relpath, title, author, sha256, passages, indexed_at, converter, pages"
+
+
+def _document_info(row) -> DocumentInfo:
+    return DocumentInfo(*row[:-1], pages=tuple(json.loads(row[-1])))
 
 
 def load_generation(index_dir: Path, compat: Compatibility | None = None, name: str | None = None) -> Generation:

@@ -69,6 +69,14 @@ def test_highlight_is_bold_and_sources_are_listed():
     assert "Battle of Izium \\(2022\\)" in embed["fields"][0]["value"]
 
 
+def test_a_pdf_source_names_its_page():
+    text = "Visiting boats pay 14 euros per night for a berth up to 10 metres."
+    c = Citation(1, "handbook.pdf", "docs/handbook.pdf", "Harbour Handbook", "2 Mooring fees", "", 152, 152 + len(text),
+                 page=2)
+    embed = answer_payload(Answer("how much?", True, "", (Excerpt(text, "text", 0.9, c),))).embed
+    assert "2 Mooring fees · p. 2 · docs/handbook.pdf" in embed["fields"][0]["value"]
+
+
 def test_unanswered_says_so_plainly():
     embed = answer_payload(Answer("who wrote hamlet?", False, "I couldn't find this in the documents.", ())).embed
     assert "couldn't find" in embed["description"] and "fields" not in embed or not embed["fields"]

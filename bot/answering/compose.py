@@ -472,6 +472,7 @@ def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | 
     citation = Citation(
         n=n, path=doc.relpath, file=doc.path, title=doc.title,
         section=SECTION_SEPARATOR.join(p.section), author=doc.author, start=start, end=end,
+        page=doc.page_at(start),
     )
     code = tuple((a - start, b - start) for i, (a, b) in enumerate(p.sentences[cand.first:cand.last + 1], cand.first)
                  if p.sentence_kind(i) == CODE) if span is not None else ()

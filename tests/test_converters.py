@@ -1,0 +1,274 @@
+"""PDF, HTML and Word files through the real converters, index, model and answer path; bad files
+cost one skipped file with a one-line reason, never the index."""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import sys
+import textwrap
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.render import citation_line
+from index.converters import BUILT_IN, Registry, registry
+from index.converters.base import Limits
+from index.converters.isolation import ConversionWorker
+from index.converters.pdf import PDF
+from index.documents import build_document, sha256_bytes
+
+FORMATS = Path(__file__).resolve().parent / "data" / "formats"
+REAL_FILES = ("harbour_handbook.pdf", "meeting_notes.docx", "widgets_install.html")
+
+
+@pytest.fixture(scope="module")
+def formats_service(tmp_path_factory, embedder):
+    from bot.config import Settings
+    from bot.service import CitebotService
+
+    root = tmp_path_factory.mktemp("formats")
+    docs = root / "docs"
+    docs.mkdir()
+    for name in REAL_FILES:
+        shutil.copy(FORMATS / name, docs / name)
+    (docs / "notes.md").write_text("# Release notes\n\nVersion 2.1 adds the opus extra.\n")
+    service = CitebotService(replace(Settings(), docs=(str(docs),), index_dir=str(root / "index")), embedder)
+    report = service.ensure_index()
+    return service, report
+
+
+def _verbatim(service, answer) -> None:
+    generation = service.searcher.generation
+    for e in answer.excerpts:
+        if e.kind == "text":
+            text = generation.document_text(e.citation.file)
+            assert text[e.citation.start:e.citation.end] == e.text
+
+
+def test_every_format_is_indexed_and_quoted_verbatim(formats_service):
+    service, report = formats_service
+    assert report.skipped == ()
+    assert report.documents == 4
+    converters = {d.relpath: d.converter for d in service.documents()}
+    assert converters == {"harbour_handbook.pdf": "pdf/1", "meeting_notes.docx": "docx/1",
+                          "widgets_install.html": "html/1", "notes.md": "text/1"}
+    for question in ("how much does a berth cost per night?", "how do I get voice support?",
+                     "who migrates the website to the new host?"):
+        answer = service.ask(question)
+        assert answer.answered, question
+        _verbatim(service, answer)
+
+
+def test_pdf_answers_cite_the_page_and_the_bookmarked_heading(formats_service):
+    service, _ = formats_service
+    answer = service.ask("how much does a berth cost per night for visiting boats?")
+    top = answer.excerpts[0]
+    assert "14 euros per night" in top.text
+    assert top.citation.file.endswith("harbour_handbook.pdf")
+    assert (top.citation.page, top.citation.section) == (2, "2 Mooring fees")
+    assert top.citation.title == "Harbour Operations Handbook" and top.citation.author == "Harbour Board"
+    assert "p. 2" in citation_line(top.citation)
+    assert answer.to_dict()["excerpts"][0]["citation"]["page"] == 2
+    emergency = service.ask("which VHF channel reaches the harbour master?").excerpts[0]
+    assert "channel 12" in emergency.text and emergency.citation.page == 3
+
+
+def test_html_keeps_the_article_and_drops_the_site_chrome(formats_service):
+    service, _ = formats_service
+    text = service.searcher.generation.document_text(next(
+        d.path for d in service.documents() if d.relpath == "widgets_install.html"))
+    assert "Voice needs the optional" in text
+    for chrome in ("Join our chat", "Search the docs", "Privacy policy", "window.analytics", "font-family", "Navigation"):
+        assert chrome not in text
+    answer = service.ask("how do I install voice support on Debian?")
+    top = answer.excerpts[0]
+    assert top.citation.section == "Voice support" and top.citation.page is None
+    assert answer.to_dict()["excerpts"][0]["citation"]["page"] is None
+    assert "sudo apt install libopus0\npython -m pip install \"widgets[opus]\"" in text  # <pre> kept whole
+    assert any("libopus0" in e.text for e in answer.excerpts)
+
+
+def test_word_headings_become_sections_and_tables_rows(formats_service):
+    service, _ = formats_service
+    answer = service.ask("who owns migrating the website to the new host?")
+    row = next(e for e in answer.excerpts if "Priya Natarajan" in e.text)
+    assert "Migrate the website to the new host" in row.text
+    assert row.citation.section == "Action items"
+    assert row.citation.title == "Website team meeting, 28 November"
+
+
+def test_the_suffix_chooses_and_the_content_must_agree():
+    converters = registry()
+    assert converters.choose("a/b.PDF", b"%PDF-1.7\n").name == "pdf"
+    assert converters.choose("b.htm", b"<!DOCTYPE html><html>").name == "html"
+    assert converters.choose("notes.rst", b"Title\n=====\n").name == "text"
+    with pytest.raises(Exception, match=r"named \.pdf, but the content is PNG, not PDF"):
+        converters.choose("photo.pdf", b"\x89PNG\r\n\x1a\n\x00\x00")
+    with pytest.raises(Exception, match=r"named \.docx, but the content does not look like it, not Word"):
+        converters.choose("notes.docx", b"plain text, not a zip")
+
+
+def test_pdf_outline_gives_sections_and_offsets_give_pages():
+    data = (FORMATS / "harbour_handbook.pdf").read_bytes()
+    with ConversionWorker(Limits()) as worker:
+        converted = worker.convert(PDF, data, "harbour_handbook.pdf")
+    doc = build_document(converted, sha256_bytes(data), "d/h.pdf", "h.pdf", PDF.key)
+    assert [s.path for s in doc.sections] == [("1 Opening hours",), ("2 Mooring fees",), ("3 Emergency procedures",)]
+    assert len(doc.pages) == 3
+    for n, start in enumerate(doc.pages):  # each page's heading opens its page's text
+        assert doc.text[start:].startswith(("1 Opening hours", "2 Mooring fees", "3 Emergency procedures")[n])
+    assert all("Opening hours" not in doc.text[s.start:s.end] for s in doc.sections)  # headings are not quoted
+
+
+# ----------------------------------------------------------------------------------- bad input
+
+
+def _zip_bomb() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as package:
+        package.writestr("[Content_Types].xml", "<Types/>")
+        with package.open("word/document.xml", "w", force_zip64=True) as member:
+            zeros = b"\0" * (1 << 20)
+            for _ in range(Limits().max_unpacked_bytes // len(zeros) + 8):
+                member.write(zeros)
+    return out.getvalue()
+
+
+def _million_page_pdf() -> bytes:
+    n = 1_000_000
+    kids = b" ".join([b"3 0 R"] * n)
+    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [" + kids
+            + b"] /Count %d >> endobj\n3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >> endobj\n"
+            b"trailer << /Root 1 0 R >>\n%%%%EOF\n" % n)
+
+
+def _reportlab_pdf(**options) -> bytes:
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out, **options)
+    if options.get("encrypt"):
+        pdf.drawString(72, 720, "Secret plans for the harbour.")
+    else:
+        pdf.rect(72, 300, 400, 400, fill=1)  # a scan: marks on the page, no text layer
+    pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+BAD_FILES = {
+    "bomb.docx": (_zip_bomb, r"^unpacks to [\d,]+ bytes, over the [\d,]+-byte limit \(zip bomb\?\)$"),
+    "million.pdf": (_million_page_pdf, r"^1,000,000 pages is over the 2,000-page limit \(max_pages\)$"),
+    "locked.pdf": (lambda: _reportlab_pdf(encrypt="hunter2"), r"^encrypted PDF: it needs a password to open$"),
+    "scan.pdf": (_reportlab_pdf, r"^no text layer: scanned PDF; OCR not supported$"),
+    "photo.pdf": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, r"^named \.pdf, but the content is PNG, not PDF$"),
+    "deep.html": (lambda: b"<html><body>" + b"<div>" * 100_000 + b"<p>deep words</p>" + b"</div>" * 100_000,
+                  r"^no main content found in the HTML page$"),
+    "binary.html": (lambda: bytes(range(256)) * 64, r"^named \.html, but the content does not look like it, not HTML$"),
+    "fake.docx": (lambda: b"PK\x03\x04 not really a zip", r"^not a Word document \(not a valid zip package\)$"),
+}
+
+
+def test_bad_files_each_get_one_line_and_the_rest_is_indexed(make_service, tmp_path):
+    service = make_service()
+    docs = tmp_path / "docs"
+    (docs / "good.md").write_text("# Harbour\n\nThe harbour office opens at 07:30.\n")
+    for name, (make, _) in BAD_FILES.items():
+        (docs / name).write_bytes(make())
+    with open(docs / "huge.pdf", "wb") as sparse:  # 50 MB on a single page, as far as its size says
+        sparse.truncate(50_000_000)
+    report = service.reindex()
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert set(reasons) == {*BAD_FILES, "huge.pdf"}
+    for name, (_, pattern) in BAD_FILES.items():
+        assert "\n" not in reasons[name]
+        assert re.match(pattern, reasons[name]), (name, reasons[name])
+    assert "over the 20,000,000-byte size cap (max_file_bytes)" in reasons["huge.pdf"]
+    assert [d.relpath for d in service.documents()] == ["good.md"]
+    assert "07:30" in service.ask("when does the harbour office open?").excerpts[0].text
+
+
+# ------------------------------------------------------- plugins, bounds, and the last good version
+
+PLUGIN = '''
+import time
+from index.converters.base import Converted, Converter
+from index.errors import SkippedFile
+
+def convert(data, relpath, limits):
+    text = data.decode()
+    if text.startswith("boom"):
+        raise ValueError("the parser choked on line 3")
+    if text.startswith("sleep"):
+        time.sleep(30)
+    if text.startswith("hog"):
+        hoard = bytearray(4 * 1024 ** 3)
+    return Converted(text=text.upper(), markup="text", title="Log " + relpath)
+
+LOG = Converter(name="log", version=1, suffixes=(".log",), convert=convert, label="log")
+'''
+
+
+@pytest.fixture
+def log_plugin(tmp_path, monkeypatch):
+    """A third-party converter for .log files, installed through the citebot.converters entry point."""
+    site = tmp_path / "site"
+    dist = site / "citebot_log-1.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: citebot-log\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[citebot.converters]\nlog = citebot_log:LOG\n")
+    (site / "citebot_log.py").write_text(textwrap.dedent(PLUGIN))
+    monkeypatch.syspath_prepend(str(site))
+    registry.cache_clear()
+    yield
+    registry.cache_clear()
+    sys.modules.pop("citebot_log", None)
+
+
+def test_a_plugin_converter_is_used_and_its_failure_keeps_the_last_good_version(log_plugin, make_service, tmp_path):
+    assert registry().choose("x.log", b"").name == "log"
+    service = make_service(convert_seconds=3)
+    docs = tmp_path / "docs"
+    (docs / "a.md").write_text("The harbour office opens at 07:30.\n")
+    (docs / "ship.log").write_text("the ferry docked at pier four at noon.\n")
+    report = service.reindex()
+    assert report.skipped == () and report.documents == 2
+    assert "PIER FOUR" in service.ask("where did the ferry dock?").excerpts[0].text
+
+    (docs / "ship.log").write_text("boom\n")
+    (docs / "slow.log").write_text("sleep\n")
+    (docs / "b.md").write_text("Visiting boats pay 14 euros per night.\n")
+    report = service.reindex()
+    reasons = {Path(s.path).name: s.reason for s in report.skipped}
+    assert reasons["ship.log"] == ("the log converter failed: ValueError: the parser choked on line 3 "
+                                   "(still answering from its previous version)")
+    assert reasons["slow.log"] == "converting took over 3 s (convert_seconds)"
+    assert {d.relpath for d in service.documents()} == {"a.md", "b.md", "ship.log"}
+    assert "PIER FOUR" in service.ask("where did the ferry dock?").excerpts[0].text
+    assert "14 euros" in service.ask("how much do visiting boats pay per night?").excerpts[0].text
+
+
+def test_a_converter_over_its_memory_limit_costs_one_file(log_plugin):
+    converter = registry().by_name("log")
+    with ConversionWorker(Limits(memory_mb=512)) as worker:
+        with pytest.raises(Exception, match=r"^converting needed over 512 MB \(convert_memory_mb\)$"):
+            worker.convert(converter, b"hog\n", "x.log")
+        assert worker.convert(converter, b"fine\n", "y.log").text == "FINE\n"  # the same child goes on
+
+
+def test_a_new_converter_version_reconverts_only_its_files(make_service, tmp_path, monkeypatch):
+    service = make_service()
+    docs = tmp_path / "docs"
+    shutil.copy(FORMATS / "harbour_handbook.pdf", docs)
+    (docs / "a.md").write_text("The harbour office opens at 07:30.\n")
+    service.reindex()
+    newer = Registry(tuple(replace(c, version=2) if c.name == "pdf" else c for c in BUILT_IN))
+    monkeypatch.setattr("index.indexer.registry", lambda: newer)
+    report = service.reindex()
+    assert report.changed == (f"{docs}/harbour_handbook.pdf",) and report.unchanged == 1
+    assert {d.relpath: d.converter for d in service.documents()}["harbour_handbook.pdf"] == "pdf/2"
+    assert not service.reindex().wrote  # and only once
