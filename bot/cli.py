@@ -9,14 +9,16 @@ import sys
 import time
 from collections.abc import Sequence
 
-from index.errors import CitebotError, ConfigError
+from index.errors import CitebotError, ConfigError, IndexNotFound
 
 
-def _common(parser: argparse.ArgumentParser, docs: bool = True) -> None:
+def _common(parser: argparse.ArgumentParser, docs: bool = True, collection: str = "") -> None:
     parser.add_argument("--config", help="config file (default: ./citebot.yaml if present)")
     if docs:
         parser.add_argument("--docs", action="append", metavar="DIR", help="docs folder (repeatable)")
     parser.add_argument("--index-dir", metavar="DIR", help="index folder")
+    if collection:
+        parser.add_argument("--collection", metavar="NAME", help=collection)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,21 +27,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or update the index")
     p.set_defaults(func=_index)
-    _common(p)
+    _common(p, collection="only this collection (default: every one)")
     p.add_argument("--rebuild", action="store_true", help="re-embed everything")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--watch", action="store_true", help="keep running and re-index when files change")
 
     p = sub.add_parser("ask", help="answer a question ('-' reads questions from stdin)")
     p.set_defaults(func=_ask)
-    _common(p)
+    _common(p, collection="the collection to ask (default: the only one, else default_collection)")
     p.add_argument("-k", type=int, metavar="N", help="excerpts per answer")
     p.add_argument("--json", action="store_true", help="one JSON object per answer")
     p.add_argument("question", nargs="+", help="the question, or - for one question per line on stdin")
 
     p = sub.add_parser("status", help="show what is indexed")
     p.set_defaults(func=_status)
-    _common(p, docs=False)
+    _common(p, docs=False, collection="only this collection (default: every one)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--verify", action="store_true",
                    help="hash every index file in full (loading samples large files)")
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("eval", help="score answers against an eval file (YAML or SQuAD JSON)")
     p.set_defaults(func=_eval)
-    _common(p)
+    _common(p, collection="the collection to score (default: the only one, else default_collection)")
     p.add_argument("file")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, help="only the first N questions")
@@ -105,6 +107,8 @@ def _quiet_libraries(record: logging.LogRecord) -> bool:
 
 def _dispatch(args) -> int:
     settings = _settings(args)
+    if settings.collections and getattr(args, "docs", None):
+        raise ConfigError("--docs: collections are configured, each with its docs; choose one with --collection")
     configure_logging(settings)
     return args.func(settings, args)
 
@@ -136,38 +140,63 @@ def _eval(settings, args) -> int:
         if not sep or not key:
             raise ConfigError(f"--only {item!r}: expected KEY=VALUE, e.g. split=held_out")
         only[key] = value
+    library = _library(settings)
+    settings = library.settings_for(library.named(args.collection))
     return run_eval_command(settings, args.file, as_json=args.json, limit=args.limit, negative=args.negative,
                             only=only)
 
 
-def _service(settings):
-    from bot.service import CitebotService
+def _library(settings):
+    from bot.library import Library
 
-    return CitebotService(settings)
+    return Library(settings)
+
+
+def _chosen(library, args) -> tuple[str, ...]:
+    """The collections a command works on: the one named, else every one."""
+    return (library.named(args.collection),) if args.collection else library.names
 
 
 def _index(settings, args) -> int:
-    service = _service(settings)
-    report = service.reindex(rebuild=args.rebuild, progress=_progress_bar)
-    _print_report(report, args.json)
+    library = _library(settings)
+    names = _chosen(library, args)
+    for name in names:
+        if len(library.names) > 1 and not args.json:
+            print(f"collection {name}:")
+        _print_report(library.service(name).reindex(rebuild=args.rebuild, progress=_progress_bar), args.json,
+                      name if len(library.names) > 1 else None)
     if settings.watch:
         from bot.watch import watch_and_reindex
 
         print("watching for changes (Ctrl-C to stop)", file=sys.stderr)
-        watch_and_reindex(service, on_report=lambda r: _print_report(r, args.json),
+        watch_and_reindex([library.service(name) for name in names],
+                          on_report=lambda r: _print_report(r, args.json),
                           on_error=lambda err: print(f"citebot: error: {err}", file=sys.stderr, flush=True))
     return 0
 
 
 def _status(settings, args) -> int:
-    service = _service(settings)
-    status = service.status()
-    if args.verify:
-        files = service.verify()
-        print(f"verified {files} files of generation {status.generation}: intact", file=sys.stderr)
-    if args.json:
-        print(json.dumps(status.__dict__))
-    else:
+    library = _library(settings)
+    names = _chosen(library, args)
+    several = len(library.names) > 1
+    for n, name in enumerate(names):
+        service = library.service(name)
+        if several and not args.json:
+            print(("\n" if n else "") + f"collection: {name}")
+        try:
+            status = service.status()
+        except IndexNotFound:
+            if len(names) == 1:
+                raise
+            print(json.dumps({"collection": name, "built": False}) if args.json
+                  else f"not built yet (run: citebot index --collection {name})")
+            continue
+        if args.verify:
+            files = service.verify()
+            print(f"verified {files} files of generation {status.generation} of {name}: intact", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"collection": name, "built": True, **status.__dict__}))
+            continue
         built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(status.built_at))
         print(f"index:      {status.index_dir} (generation {status.generation})")
         print(f"docs:       {', '.join(status.docs)}")
@@ -182,7 +211,8 @@ def _status(settings, args) -> int:
 def _ask(settings, args) -> int:
     from bot.render import render_json, render_text
 
-    service = _service(settings)
+    library = _library(settings)
+    service = library.service(library.named(args.collection))
     report = service.ensure_index(progress=_progress_bar)
     if report is not None:
         print(f"indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f}s",
@@ -229,9 +259,12 @@ def _print_skipped(report) -> None:
         print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
 
 
-def _print_report(report, as_json: bool) -> None:
+def _print_report(report, as_json: bool, collection: str | None = None) -> None:
     if as_json:
-        print(json.dumps(report.as_dict()), flush=True)
+        data = report.as_dict()
+        if collection is not None:
+            data["collection"] = collection
+        print(json.dumps(data), flush=True)
         return
     if report.rebuild_reason:
         print(f"full rebuild: {report.rebuild_reason}")

@@ -8,7 +8,8 @@ table (reference_table(), checked by tests/test_shipping.py) all read that decla
 from __future__ import annotations
 
 import os
-from dataclasses import MISSING, dataclass, field, fields, replace
+import re
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,34 @@ def _key(default: Any, kind: str, help: str, low: float | None = None, high: flo
     return field(default=default, metadata={"kind": kind, "low": low, "high": high, "choices": choices, "help": help})
 
 
+_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # it names a folder under index_dir
+_COLLECTION_KEYS = ("docs", "guilds", "channels")
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A set of documents with its own index, answered in the guilds and channels mapped to it."""
+
+    name: str
+    docs: tuple[str, ...]
+    guilds: tuple[int, ...] = ()
+    channels: tuple[int, ...] = ()
+
+
 @dataclass(frozen=True)
 class Settings:
-    docs: tuple[str, ...] = _key(("seeds",), "paths", "folders of documents to index")
+    docs: tuple[str, ...] = _key(("seeds",), "paths", "folders of documents to index (one collection; see "
+                                 "`collections` for several)")
+    collections: tuple[Collection, ...] = _key((), "collections", "several document sets, each with its own index "
+                                               "under `index_dir/<name>/` and the Discord guilds and channels it "
+                                               "answers in: `name: {docs: [...], guilds: [...], channels: [...]}`; "
+                                               "empty: one collection from `docs`, answered everywhere")
+    default_collection: str | None = _key(None, "str", "with `collections`: the collection for guilds and channels "
+                                          "mapped to none; null: nothing is answered there")
+    dm_collection: str | None = _key(None, "str", "with `collections`: the collection direct messages are "
+                                     "answered from; null: none")
+    collection_idle_minutes: float = _key(60.0, "float", "a collection's index not asked for this long is closed "
+                                          "(memory follows what is used); 0: never", 0.0, 10080.0)
     index_dir: str = _key(".citebot", "str", "where the built index lives (data, not code; not in git)")
     model: str = _key("sentence-transformers/all-MiniLM-L6-v2", "str",
                       "the bundled model, a local model folder, or a hub name; another model means a full rebuild")
@@ -77,8 +103,9 @@ def describe_keys() -> list[tuple[str, str, Any, str]]:
 def reference_table() -> str:
     """The README's configuration table, made from the declarations above."""
     rows = ["| key | default | meaning |", "|---|---|---|"]
-    for key, _, default, help_text in describe_keys():
-        rows.append(f"| `{key}` | `{_as_yaml(default)}` | {help_text} |")
+    for key, kind, default, help_text in describe_keys():
+        shown = "{}" if kind == "collections" else _as_yaml(default)
+        rows.append(f"| `{key}` | `{shown}` | {help_text} |")
     return "\n".join(rows)
 
 
@@ -111,7 +138,26 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
     settings = replace(Settings(), **{k: _check(k, v, source_of(k, path, environ, overrides)) for k, v in values.items()})
     if settings.chunk_overlap * 2 > settings.chunk_tokens:
         raise ConfigError(f"chunk_overlap: {settings.chunk_overlap} must be at most half of chunk_tokens ({settings.chunk_tokens})")
+    check_collections(settings, str(path))
     return settings
+
+
+def check_collections(settings: Settings, where: str = "config") -> None:
+    """What no single key can check: each guild and channel mapped once, the named defaults exist."""
+    names = [c.name for c in settings.collections]
+    for key in ("default_collection", "dm_collection"):
+        chosen = getattr(settings, key)
+        if chosen is not None and chosen not in names:
+            known = f"configured: {', '.join(names)}" if names else "no collections are configured"
+            raise ConfigError(f"{where}: {key}: no collection named {chosen!r} ({known})")
+    for kind in ("guilds", "channels"):
+        owner: dict[int, str] = {}
+        for c in settings.collections:
+            for place in getattr(c, kind):
+                if place in owner:
+                    raise ConfigError(f"{where}: collections.{c.name}.{kind}: {kind[:-1]} {place} is already mapped "
+                                      f"to collection {owner[place]!r}; each {kind[:-1]} answers from one collection")
+                owner[place] = c.name
 
 
 def source_of(key: str, path: Path, environ, overrides) -> str:
@@ -147,6 +193,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _from_env(key: str, raw: str) -> Any:
     kind = _KEYS[key]["kind"]
+    if kind == "collections":
+        raise ConfigError(f"{ENV_PREFIX}{key.upper()}: collections are set in the config file, not the environment")
     if kind in ("paths", "ints"):
         return [item.strip() for item in raw.split(",") if item.strip()]
     if kind == "bool":
@@ -175,6 +223,8 @@ def _check(key: str, value: Any, source: str) -> Any:
     where = f"{source}: {key}"
     if value is None and _DEFAULTS[key] is None:
         return None  # an optional setting left unset on purpose (threshold: null)
+    if kind == "collections":
+        return _collections(value, where)
     if kind == "paths":
         if isinstance(value, str):
             value = [value]
@@ -213,11 +263,44 @@ def _check(key: str, value: Any, source: str) -> Any:
     return value
 
 
+def _collections(value: Any, where: str) -> tuple[Collection, ...]:
+    if value is None or value == {}:
+        return ()
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a mapping of collection names to {{docs: [...], guilds: [...]}}")
+    found = []
+    for name, spec in value.items():
+        at = f"{where}.{name}"
+        if not isinstance(name, str) or not _COLLECTION_NAME.match(name):
+            raise ConfigError(f"{at}: a collection name is letters, digits, - and _ (it names a folder)")
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{at}: expected {{docs: [...], guilds: [...], channels: [...]}}")
+        unknown = [k for k in spec if k not in _COLLECTION_KEYS]
+        if unknown:
+            raise ConfigError(f"{at}: unknown key {unknown[0]!r}; known keys: {', '.join(_COLLECTION_KEYS)}")
+        docs = spec.get("docs")
+        if isinstance(docs, str):
+            docs = [docs]
+        if not docs or not isinstance(docs, list) or not all(isinstance(d, str) and d for d in docs):
+            raise ConfigError(f"{at}.docs: a collection needs a docs folder or a non-empty list of folders")
+        ids = {}
+        for kind in ("guilds", "channels"):
+            raw = spec.get(kind) or []
+            raw = raw if isinstance(raw, list) else [raw]
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
+                raise ConfigError(f"{at}.{kind}: {raw!r} must be a list of numeric Discord ids")
+            ids[kind] = tuple(raw)
+        found.append(Collection(name, tuple(docs), ids["guilds"], ids["channels"]))
+    return tuple(found)
+
+
 def as_display(settings: Settings) -> dict[str, Any]:
     """The effective settings, as `citebot config` prints them (the token is never here)."""
     out = {}
     for f in fields(settings):
         value = getattr(settings, f.name)
+        if f.name == "collections":
+            value = {c.name: {k: list(v) for k, v in asdict(c).items() if k != "name"} for c in value}
         out[f.name] = list(value) if isinstance(value, tuple) else value
     out["discord_token"] = "set (hidden)" if os.environ.get("DISCORD_TOKEN") else "not set"
     return out

@@ -29,6 +29,22 @@ from index.store import (
 )
 
 
+_readers: dict[str, OnnxReader | None] = {}
+_readers_lock = threading.Lock()
+
+
+def _shared_reader(embedder: Embedder) -> OnnxReader | None:
+    """One reader per model for the whole process: every collection's service uses the same one."""
+    with _readers_lock:
+        if embedder.model_name not in _readers:
+            try:
+                model_dir = Path(resolve_model(embedder.model_name))
+            except ModelError:
+                model_dir = None  # the search reports it
+            _readers[embedder.model_name] = model_dir and find_reader(model_dir, lambda: embedder.model)
+        return _readers[embedder.model_name]
+
+
 @dataclass(frozen=True)
 class Status:
     index_dir: str
@@ -48,9 +64,6 @@ class CitebotService:
         self.index_dir = Path(settings.index_dir)
         self._searcher: Searcher | None = None
         self._reindex_lock = threading.Lock()
-        self._reader_lock = threading.Lock()
-        self._reader: OnnxReader | None = None
-        self._reader_checked = False
         self.warning = ""  # set when serving a fallback generation
 
     @property
@@ -70,16 +83,7 @@ class CitebotService:
         None when it is switched off or does not fit the model."""
         if not self.settings.reader:
             return None
-        if not self._reader_checked:
-            with self._reader_lock:
-                if not self._reader_checked:
-                    try:
-                        model_dir = Path(resolve_model(self.embedder.model_name))
-                    except ModelError:
-                        model_dir = None  # the search reports it
-                    self._reader = model_dir and find_reader(model_dir, lambda: self.embedder.model)
-                    self._reader_checked = True
-        return self._reader
+        return _shared_reader(self.embedder)
 
     def index_is_current_for_docs(self) -> bool:
         try:
@@ -105,8 +109,8 @@ class CitebotService:
                 self.settings.max_file_bytes, rebuild=rebuild, progress=progress,
                 dense_index=self.settings.dense_index, limits=self.conversion_limits,
             )
-            if report.wrote or self._searcher is None:
-                self.open()
+            if report.wrote and self._searcher is not None:
+                self.open()  # a closed index is opened when next asked
             if self.embedder.loaded:
                 self.reader()  # exported now, while the torch model is loaded, not at the first question
             return report
@@ -132,6 +136,15 @@ class CitebotService:
         # The old generation's files may still be read by an answer in flight; its memory
         # maps close when the last reference goes, so it is not closed here.
         del old
+
+    def close(self) -> None:
+        """Let the live generation go (its memory maps close with the last answer using it);
+        the next question opens it again."""
+        self._searcher = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._searcher is not None
 
     @property
     def searcher(self) -> Searcher:

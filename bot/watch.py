@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import watchfiles
@@ -25,17 +25,27 @@ def relevant_change(change: watchfiles.Change, path: str) -> bool:
     return not any(is_ignored_name(part) for part in Path(path).parts[-1:])
 
 
-def watch_and_reindex(service, on_report: Callable[[IndexReport], None],
+def affected(services: Sequence, changes) -> list:
+    """The services (collections) with a docs folder holding a changed path: a folder two
+    collections share re-indexes both."""
+    paths = [Path(path).resolve() for _, path in changes]
+    return [s for s in services
+            if any(path.is_relative_to(Path(folder).resolve()) for folder in s.settings.docs for path in paths)]
+
+
+def watch_and_reindex(services: Sequence, on_report: Callable[[IndexReport], None],
                       on_error: Callable[[CitebotError], None] | None = None, stop_event=None) -> None:
-    """Block, re-indexing after each burst of changes until stop_event is set (or Ctrl-C)."""
-    for _changes in watchfiles.watch(*service.settings.docs, watch_filter=relevant_change, debounce=DEBOUNCE_MS,
-                                     step=STEP_MS, stop_event=stop_event, raise_interrupt=False):
-        try:
-            on_report(service.reindex())
-        except CitebotError as err:
-            if on_error is None:
-                raise
-            on_error(err)
+    """Block, re-indexing each collection a burst of changes touched, until stop_event is set (or Ctrl-C)."""
+    folders = sorted({folder for s in services for folder in s.settings.docs})
+    for changes in watchfiles.watch(*folders, watch_filter=relevant_change, debounce=DEBOUNCE_MS,
+                                    step=STEP_MS, stop_event=stop_event, raise_interrupt=False):
+        for service in affected(services, changes):
+            try:
+                on_report(service.reindex())
+            except CitebotError as err:
+                if on_error is None:
+                    raise
+                on_error(err)
 
 
 async def watch_in_background(service, stop_event: asyncio.Event | None = None) -> None:

@@ -15,12 +15,14 @@ from bot.cli import main
 from bot.chat.limits import FIRST_PAGE
 from bot.discord.app import AnswerView, CitebotCog, create_bot
 from bot.discord.payload import answer_payload, unescape
+from bot.library import SHORTHAND, Library
 
 
 class Recorder:
     """Stands in for discord.Interaction: records what the handler sends, and when."""
 
-    def __init__(self, user_id=1, manage_guild=False, roles=()):
+    def __init__(self, user_id=1, manage_guild=False, roles=(), guild_id=1000, channel_id=2000):
+        self.guild_id, self.channel_id, self.channel = guild_id, channel_id, SimpleNamespace(id=channel_id)
         self.user = SimpleNamespace(id=user_id, guild_permissions=SimpleNamespace(manage_guild=manage_guild),
                                     roles=[SimpleNamespace(id=r) for r in roles])
         self.sent = []
@@ -47,9 +49,14 @@ def settings_for(service, tmp_path, **overrides):
     return replace(service.settings, **values)
 
 
+def bot_over(service, settings, **kwargs):
+    """A bot whose one collection is an already indexed service."""
+    return create_bot(settings, Library(settings, service.embedder, services={SHORTHAND: service}), **kwargs)
+
+
 @pytest_asyncio.fixture
 async def bot(seeds_service, tmp_path):
-    b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
+    b = bot_over(seeds_service, settings_for(seeds_service, tmp_path), sync_commands=False)
     await b._async_setup_hook()
     await b.setup_hook()
     await asyncio.wait_for(b.warm_up, 30)  # the model warm-up started at setup finishes cleanly
@@ -121,7 +128,7 @@ async def test_slash_ask_defers_then_follows_up(bot):
 
 
 async def test_cooldown_and_busy_replies(seeds_service, tmp_path):
-    b = create_bot(settings_for(seeds_service, tmp_path, cooldown_seconds=30, max_in_flight=1), seeds_service,
+    b = bot_over(seeds_service, settings_for(seeds_service, tmp_path, cooldown_seconds=30, max_in_flight=1),
                    sync_commands=False)
     cog = CitebotCog(b)
     first, second = Recorder(user_id=7), Recorder(user_id=7)
@@ -157,7 +164,7 @@ async def test_reindex_needs_permission(bot):
 
 
 def test_reindex_is_hidden_from_members_without_manage_server(seeds_service, tmp_path):
-    cog = CitebotCog(create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False))
+    cog = CitebotCog(bot_over(seeds_service, settings_for(seeds_service, tmp_path), sync_commands=False))
     assert cog.reindex.default_permissions.manage_guild
     assert cog.ask.default_permissions is None
 
@@ -167,9 +174,9 @@ async def test_mentions_dms_and_slash_commands_share_one_reply_path(bot):
     calls = []
     original = cog.answer_to
 
-    async def recording(reply, user_id, question):
+    async def recording(reply, user_id, question, place):
         calls.append((type(reply).__name__, question))
-        await original(reply, user_id, question)
+        await original(reply, user_id, question, place)
 
     cog.answer_to = recording
     await cog.ask.callback(cog, Recorder(user_id=5), "Who is the deputy mayor of Izium?")
@@ -191,9 +198,9 @@ async def test_sources_lists_documents(bot):
 
 
 async def test_buttons_page_and_record_feedback(seeds_service, tmp_path):
-    b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
+    b = bot_over(seeds_service, settings_for(seeds_service, tmp_path), sync_commands=False)
     answer = seeds_service.ask("when was Izium recaptured?", k=6)
-    view = AnswerView(answer, b.feedback)
+    view = AnswerView(answer, b.feedback, "handbook")
     more = Recorder()
     await view.more_sources.callback(more)
     first_page = answer_payload(answer, count=FIRST_PAGE).embed["description"]
@@ -203,11 +210,12 @@ async def test_buttons_page_and_record_feedback(seeds_service, tmp_path):
     await view.vote_up.callback(up)
     record = json.loads((tmp_path / "feedback.jsonl").read_text().splitlines()[-1])
     assert record["vote"] == "up" and record["question"] == "when was Izium recaptured?"
+    assert record["collection"] == "handbook"
     assert record["user"] != "99" and len(record["citations"]) == len(answer.excerpts)
 
 
 async def test_event_loop_is_never_blocked_while_answering(seeds_service, tmp_path):
-    b = create_bot(settings_for(seeds_service, tmp_path, max_in_flight=64), seeds_service, sync_commands=False)
+    b = bot_over(seeds_service, settings_for(seeds_service, tmp_path, max_in_flight=64), sync_commands=False)
     worst = 0.0
     done = False
 
@@ -220,7 +228,7 @@ async def test_event_loop_is_never_blocked_while_answering(seeds_service, tmp_pa
 
     task = asyncio.create_task(probe())
     for i in range(20):
-        await b.responder.answer(i, "When did Russian rocket strikes on Izium start?")
+        await b.responder.answer(b.library, SHORTHAND, i, "When did Russian rocket strikes on Izium start?")
     done = True
     await task
     assert worst < 0.1, f"event loop blocked for {worst * 1000:.0f} ms"
@@ -234,9 +242,9 @@ def test_run_without_token_is_one_line(monkeypatch, capsys):
 
 
 def test_intents_follow_the_config(seeds_service, tmp_path):
-    quiet = create_bot(settings_for(seeds_service, tmp_path, answer_mentions=False, answer_dms=False), seeds_service)
+    quiet = bot_over(seeds_service, settings_for(seeds_service, tmp_path, answer_mentions=False, answer_dms=False))
     assert not quiet.intents.message_content
-    chatty = create_bot(settings_for(seeds_service, tmp_path), seeds_service)
+    chatty = bot_over(seeds_service, settings_for(seeds_service, tmp_path))
     assert chatty.intents.message_content
     assert chatty.allowed_mentions.everyone is False and chatty.allowed_mentions.roles is False
 
@@ -244,9 +252,9 @@ def test_intents_follow_the_config(seeds_service, tmp_path):
 async def test_each_answer_logs_one_line_without_text_or_user_id(seeds_service, tmp_path, caplog):
     import logging
 
-    b = create_bot(settings_for(seeds_service, tmp_path), seeds_service, sync_commands=False)
+    b = bot_over(seeds_service, settings_for(seeds_service, tmp_path), sync_commands=False)
     with caplog.at_level(logging.INFO, logger="bot.chat.limits"):
-        await b.responder.answer(123456789, "Who is the deputy mayor of Izium?")
+        await b.responder.answer(b.library, SHORTHAND, 123456789, "Who is the deputy mayor of Izium?")
     lines = [r.getMessage() for r in caplog.records if r.name == "bot.chat.limits"]
     assert len(lines) == 1
     line = lines[0]

@@ -123,7 +123,7 @@ def test_watcher_debounces_a_burst_and_the_answer_follows_the_edit(make_service,
     service = make_service()
     versioned(service, tmp_path, "1111")
     reports, stop = [], threading.Event()
-    watcher = threading.Thread(target=watch_and_reindex, args=(service, reports.append), kwargs={"stop_event": stop})
+    watcher = threading.Thread(target=watch_and_reindex, args=([service], reports.append), kwargs={"stop_event": stop})
     watcher.start()
     try:
         time.sleep(0.5)

@@ -18,9 +18,10 @@ class FeedbackLog:
     def __init__(self, path: str):
         self.path = Path(path)
 
-    def record(self, answer: Answer, vote: str, user_id: int) -> None:
+    def record(self, answer: Answer, vote: str, user_id: int, collection: str = "") -> None:
         entry = {
             "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "collection": collection,
             "question": answer.question,
             "answered": answer.answered,
             "citations": [f"{e.citation.file}#{e.citation.start}-{e.citation.end}" for e in answer.excerpts],

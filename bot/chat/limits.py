@@ -11,13 +11,15 @@ from dataclasses import dataclass
 
 from bot.chat.feedback import hash_user
 from bot.config import Settings
-from bot.service import CitebotService
+from bot.library import Library
 from bot.types import Answer
 
 log = logging.getLogger(__name__)
 
 FIRST_PAGE = 3  # excerpts in the first reply; the rest behind "More sources"
 FAILURE = "Sorry, something went wrong while answering. The error has been logged."
+NO_COLLECTION = "No documents are set up for this server, so I cannot answer here."
+NO_DM_COLLECTION = "No documents are set up for direct messages; ask me in a server channel."
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,7 @@ class Refusal:
 class Responder:
     """Cooldown, in-flight limit and the off-loop call into the answer function."""
 
-    def __init__(self, service: CitebotService, settings: Settings):
-        self.service = service
+    def __init__(self, settings: Settings):
         self.settings = settings
         self._last_asked: dict[int, float] = {}
         self._in_flight = 0
@@ -52,16 +53,18 @@ class Responder:
         self._last_asked[user_id] = now
         return None
 
-    async def answer(self, user_id: int, question: str) -> Answer:
+    async def answer(self, library: Library, collection: str, user_id: int, question: str) -> Answer:
+        """The answer from one collection, computed in a worker thread (opening the collection
+        first if it is closed)."""
         self._in_flight += 1
         started = time.perf_counter()
         try:
             k = max(self.settings.k, FIRST_PAGE * 2)
-            answer = await asyncio.to_thread(self.service.ask, question.strip(), k)
+            answer = await asyncio.to_thread(lambda: library.open(collection).ask(question.strip(), k))
         finally:
             self._in_flight -= 1
         top = answer.excerpts[0].score if answer.excerpts else 0.0
-        log.info("answered=%s latency_ms=%.0f top_score=%.3f excerpts=%d user=%s",
+        log.info("answered=%s latency_ms=%.0f top_score=%.3f excerpts=%d collection=%s user=%s",
                  answer.answered, (time.perf_counter() - started) * 1000, top, len(answer.excerpts),
-                 hash_user(user_id))
+                 collection, hash_user(user_id))
         return answer

@@ -16,11 +16,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat.feedback import FeedbackLog
-from bot.chat.limits import FAILURE, FIRST_PAGE, Responder
+from bot.chat.limits import FAILURE, FIRST_PAGE, NO_COLLECTION, NO_DM_COLLECTION, Responder
 from bot.chat.reports import describe_report
 from bot.config import Settings
 from bot.discord.payload import Payload, answer_payload, escaped_within, sources_payload
-from bot.service import CitebotService
+from bot.library import Library, Place
 from bot.types import Answer
 from index.errors import CitebotError, ConfigError
 
@@ -85,10 +85,11 @@ class MessageReply:
 class AnswerView(discord.ui.View):
     """More sources, 👍, 👎 under an answer."""
 
-    def __init__(self, answer: Answer, feedback: FeedbackLog, timeout: float = 3600):
+    def __init__(self, answer: Answer, feedback: FeedbackLog, collection: str = "", timeout: float = 3600):
         super().__init__(timeout=timeout)
         self.answer = answer
         self.feedback = feedback
+        self.collection = collection
         self.next_start = FIRST_PAGE
         if len(answer.excerpts) <= FIRST_PAGE:
             self.remove_item(self.more_sources)
@@ -111,7 +112,7 @@ class AnswerView(discord.ui.View):
         await self._vote(interaction, "down")
 
     async def _vote(self, interaction: discord.Interaction, vote: str) -> None:
-        await asyncio.to_thread(self.feedback.record, self.answer, vote, interaction.user.id)
+        await asyncio.to_thread(self.feedback.record, self.answer, vote, interaction.user.id, self.collection)
         await interaction.response.send_message("Thanks — your feedback was recorded.", ephemeral=True)
 
 
@@ -126,26 +127,31 @@ class CitebotCog(commands.Cog):
     def __init__(self, bot: "CitebotBot"):
         self.bot = bot
 
-    async def answer_to(self, reply: Reply, user_id: int, question: str) -> None:
-        """The one path from a question to a reply, for /ask, mentions and DMs alike."""
+    async def answer_to(self, reply: Reply, user_id: int, question: str, place: Place) -> None:
+        """The one path from a question to a reply, for /ask, mentions and DMs alike: answered
+        from the collection of the place it was asked in, and from no other."""
+        collection = self.bot.library.route(place)
+        if collection is None:
+            await reply.refuse(NO_DM_COLLECTION if place.guild_id is None else NO_COLLECTION)
+            return
         refusal = self.bot.responder.check(user_id, question)
         if refusal:
             await reply.refuse(refusal.message)
             return
         await reply.working()
         try:
-            answer = await self.bot.responder.answer(user_id, question)
+            answer = await self.bot.responder.answer(self.bot.library, collection, user_id, question)
         except Exception:
             log.exception("answering %r failed", question[:80])
             await reply.send(content=FAILURE, private=True)
             return
         await reply.send(embed=to_embed(answer_payload(answer, count=FIRST_PAGE)),
-                         view=AnswerView(answer, self.bot.feedback))
+                         view=AnswerView(answer, self.bot.feedback, collection))
 
     @app_commands.command(name="ask", description="Ask a question; the answer quotes the documents.")
     @app_commands.describe(question="What do you want to know?")
     async def ask(self, interaction: discord.Interaction, question: str):
-        await self.answer_to(InteractionReply(interaction), interaction.user.id, question)
+        await self.answer_to(InteractionReply(interaction), interaction.user.id, question, place_of(interaction))
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -160,16 +166,22 @@ class CitebotCog(commands.Cog):
         question = message.content
         for token in (f"<@{me.id}>", f"<@!{me.id}>"):
             question = question.replace(token, " ")
-        await self.answer_to(MessageReply(message), message.author.id, " ".join(question.split()))
+        await self.answer_to(MessageReply(message), message.author.id, " ".join(question.split()), place_of(message))
 
     @app_commands.command(name="sources", description="List the indexed documents.")
     async def sources(self, interaction: discord.Interaction):
+        collection = self.bot.library.route(place_of(interaction))
+        if collection is None:
+            await interaction.response.send_message(
+                NO_DM_COLLECTION if interaction.guild_id is None else NO_COLLECTION, ephemeral=True)
+            return
         await interaction.response.defer(thinking=True, ephemeral=True)
-        documents = await asyncio.to_thread(self.bot.service.documents)
+        documents = await asyncio.to_thread(lambda: self.bot.library.open(collection).documents())
         await interaction.followup.send(embed=to_embed(sources_payload(documents)), ephemeral=True)
 
     @app_commands.command(name="reindex", description="Update the index from the docs folder.")
     @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
     async def reindex(self, interaction: discord.Interaction):
         # Server admins can grant /reindex to other roles in Discord's settings; admin_roles
         # is checked here as well, since default permissions alone would hide it from them.
@@ -178,41 +190,63 @@ class CitebotCog(commands.Cog):
                 "Sorry, only members with Manage Server (or an admin role from the config) can re-index.",
                 ephemeral=True)
             return
+        collection = self.bot.library.route(place_of(interaction))
+        if collection is None:
+            await interaction.response.send_message(NO_COLLECTION, ephemeral=True)
+            return
         await interaction.response.defer(thinking=True, ephemeral=True)
-        try:
-            report = await asyncio.to_thread(self.bot.service.reindex)
+        try:  # this place's collection only: another server's documents are not this admin's
+            report = await asyncio.to_thread(self.bot.library.service(collection).reindex)
         except CitebotError as err:
             await interaction.followup.send(escaped_within(f"Re-index failed: {err}", REPLY_MAX), ephemeral=True)
             return
         await interaction.followup.send(escaped_within(describe_report(report), REPLY_MAX), ephemeral=True)
 
 
+def place_of(source: discord.Interaction | discord.Message) -> Place:
+    """An interaction knows its guild's id even when the guild is not cached; a message, its guild."""
+    channel = getattr(source, "channel", None)
+    if hasattr(source, "guild_id"):  # an interaction
+        guild_id, channel_id = source.guild_id, source.channel_id
+    else:
+        guild_id = source.guild.id if source.guild is not None else None
+        channel_id = getattr(channel, "id", None)
+    return Place(guild_id, channel_id, getattr(channel, "parent_id", None))
+
+
 class CitebotBot(commands.Bot):
-    def __init__(self, settings: Settings, service: CitebotService, sync_commands: bool = True):
+    def __init__(self, settings: Settings, library: Library, sync_commands: bool = True):
         intents = discord.Intents.default()
         intents.message_content = settings.answer_mentions or settings.answer_dms
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, help_command=None,
                          allowed_mentions=discord.AllowedMentions.none())
         self.settings = settings
-        self.service = service
-        self.responder = Responder(service, settings)
+        self.library = library
+        self.responder = Responder(settings)
         self.feedback = FeedbackLog(settings.feedback_file)
         self.sync_commands = sync_commands
-        self.watcher: asyncio.Task | None = None
+        self.watchers: list[asyncio.Task] = []
         self.warm_up: asyncio.Task | None = None
+        self.idle_closer: asyncio.Task | None = None
 
     async def setup_hook(self) -> None:
-        await asyncio.to_thread(self.service.ensure_index)
-        await asyncio.to_thread(lambda: self.service.searcher)
+        library = self.library
+        for name in library.names:  # built (if missing) now; opened at the first question
+            await asyncio.to_thread(library.service(name).ensure_index)
+        if len(library.names) == 1:
+            await asyncio.to_thread(library.open, library.names[0])
         # Loading the question encoder (and, the first time, exporting the model to ONNX)
         # takes from a fraction of a second to ~10 s; do it while the gateway connects, so the
         # first question is answered as fast as the rest.
-        self.warm_up = asyncio.create_task(asyncio.to_thread(self.service.warm_up), name="citebot-warm-up")
+        self.warm_up = asyncio.create_task(asyncio.to_thread(library.service(library.names[0]).warm_up),
+                                           name="citebot-warm-up")
+        self.idle_closer = asyncio.create_task(self._close_idle_collections(), name="citebot-idle")
         await self.add_cog(CitebotCog(self))
         if self.settings.watch:
             from bot.watch import watch_in_background
 
-            self.watcher = asyncio.create_task(watch_in_background(self.service), name="citebot-watch")
+            self.watchers = [asyncio.create_task(watch_in_background(library.service(name)), name=f"citebot-watch-{name}")
+                             for name in library.names]
         if not self.sync_commands:
             return
         if self.settings.guild_ids:
@@ -223,18 +257,25 @@ class CitebotBot(commands.Bot):
         else:
             await self.tree.sync()
 
+    async def _close_idle_collections(self) -> None:
+        while True:
+            await asyncio.sleep(60)
+            for name in self.library.close_idle():
+                log.info("closed collection %s: not asked for %g minutes", name, self.settings.collection_idle_minutes)
+
     async def on_ready(self) -> None:
-        status = self.service.status()
-        log.info("ready as %s: %d documents, %d passages, generation %d", self.user, status.documents,
-                 status.passages, status.generation)
+        for c in await asyncio.to_thread(self.library.statuses):
+            if c.status is not None:
+                log.info("ready as %s: collection %s: %d documents, %d passages, generation %d", self.user, c.name,
+                         c.status.documents, c.status.passages, c.status.generation)
 
     async def on_message(self, message: discord.Message) -> None:
         """No prefix commands: questions in messages are answered by the cog's listener."""
 
 
-def create_bot(settings: Settings, service: CitebotService | None = None, sync_commands: bool = True) -> CitebotBot:
+def create_bot(settings: Settings, library: Library | None = None, sync_commands: bool = True) -> CitebotBot:
     """The configured, not yet started bot."""
-    return CitebotBot(settings, service or CitebotService(settings), sync_commands=sync_commands)
+    return CitebotBot(settings, library or Library(settings), sync_commands=sync_commands)
 
 
 def run_bot(settings: Settings) -> int:
