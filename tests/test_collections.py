@@ -232,3 +232,44 @@ def test_a_docs_folder_shared_by_two_collections_is_indexed_for_each(tmp_path, e
     change = [(None, str(shared / "a.md"))]
     assert [s.settings.index_dir for s in affected([library.service(n) for n in library.names], change)] == [
         str(tmp_path / "index" / "one"), str(tmp_path / "index" / "two")]
+
+
+async def test_mentions_in_a_guild_and_dms_are_answered_from_their_collections(library):
+    """Message flow through dpytest: the test guild is mapped to north, DMs go to south."""
+    import asyncio
+
+    import discord
+    import discord.ext.test as dpytest
+
+    bot = create_bot(library.settings, library, sync_commands=False)
+    await bot._async_setup_hook()
+    await bot.setup_hook()
+    await asyncio.wait_for(bot.warm_up, 30)
+    bot._connection._intents.members = True
+    bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot._connection._intents)
+    dpytest.configure(bot, members=1)
+    config = dpytest.get_config()
+    library.routing = replace(library.routing, guilds={config.guilds[0].id: "north"})
+    try:
+        async def reply(content, **where):
+            await dpytest.message(content, **where)
+            for _ in range(200):
+                try:
+                    return dpytest.get_message()
+                except asyncio.QueueEmpty:
+                    await asyncio.sleep(0.05)
+            raise AssertionError("no reply within 10 s")
+
+        in_guild = await reply(f"<@{bot.user.id}> {QUESTIONS[0]}")
+        text = in_guild.embeds[0].description
+        assert "1871" in text and "1923" not in text
+        member = config.members[0]
+        in_dm = await reply(QUESTIONS[0], channel=await member.create_dm(), member=member)
+        text = in_dm.embeds[0].description
+        assert "1923" in text and "1871" not in text
+    finally:
+        library.routing = type(library.routing).of(library.settings)
+        for task in (bot.idle_closer, *bot.watchers):
+            if task is not None:
+                task.cancel()
+        await dpytest.empty_queue()
