@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 
@@ -69,15 +71,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Stopped(BaseException):
+    """SIGTERM (docker stop, systemd, Kubernetes): unwinds like Ctrl-C, and a half-built
+    generation is removed on the way out (index/store.py), but it is a normal end: exit 0."""
+
+
+def _stop(signum, frame) -> None:
+    raise Stopped
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    previous = signal.signal(signal.SIGTERM, _stop) if threading.current_thread() is threading.main_thread() else None
     try:
         return _dispatch(args)
     except CitebotError as err:
         print(f"citebot: error: {err}", file=sys.stderr)
         return 2
+    except Stopped:
+        print("citebot: stopped", file=sys.stderr)
+        return 0
     except KeyboardInterrupt:
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _settings(args):
@@ -176,6 +194,8 @@ def _index(settings, args) -> int:
 
 
 def _status(settings, args) -> int:
+    from bot.render import visible
+
     library = _library(settings)
     names = _chosen(library, args)
     several = len(library.names) > 1
@@ -204,7 +224,11 @@ def _status(settings, args) -> int:
         print(f"documents:  {status.documents}")
         print(f"passages:   {status.passages}")
         print(f"dense:      {status.dense_index}")
+        print(f"reader:     {status.reader}")
         print(f"built:      {built}")
+        for label, problem in (("damaged", status.warning), ("stale", status.stale)):
+            if problem:
+                print(f"{label + ':':<11} {visible(problem)}")
     return 0
 
 
@@ -213,23 +237,30 @@ def _ask(settings, args) -> int:
 
     library = _library(settings)
     service = library.service(library.named(args.collection))
+    single = args.question != ["-"]
+    if single and not " ".join(args.question).strip():
+        raise ConfigError("the question is empty; ask e.g.: citebot ask \"when was the bridge built?\"")
     report = service.ensure_index(progress=_progress_bar)
     if report is not None:
         print(f"indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f}s",
               file=sys.stderr)
         _print_skipped(report)
-    if service.warning:
-        print(f"citebot: warning: {service.warning}", file=sys.stderr)
-    if args.question == ["-"]:
-        questions = (line.strip() for line in sys.stdin)
-    else:
-        questions = iter([" ".join(args.question)])
+    service.searcher  # noqa: B018 - opened now, so a fallback to an older generation is known before answering
+    for warning in (service.warning, service.stale_reason(), service.degraded()):
+        if warning:
+            print(f"citebot: warning: {warning}", file=sys.stderr)
+    questions = iter([" ".join(args.question)]) if single else (line.strip() for line in sys.stdin)
     color = sys.stdout.isatty()
-    first = True
+    first, failed = True, 0
     for question in questions:
         if not question:
             continue
-        answer = service.ask(question, k=args.k)
+        try:
+            answer = service.ask(question, k=args.k)
+        except CitebotError as err:  # one question's failure; the rest of a batch is still answered
+            print(f"citebot: error: {question[:80]!r}: {err}", file=sys.stderr, flush=True)
+            failed += 1
+            continue
         if args.json:
             print(render_json(answer), flush=True)
         else:
@@ -237,7 +268,7 @@ def _ask(settings, args) -> int:
                 print("\n" + "─" * 40)
             print(render_text(answer, color=color), flush=True)
         first = False
-    return 0
+    return 2 if failed else 0
 
 
 def _progress_bar(total: int):
@@ -255,11 +286,15 @@ def _progress_bar(total: int):
 
 
 def _print_skipped(report) -> None:
+    from bot.render import visible
+
     for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        print(f"skipped {visible(s.path)}: {visible(s.reason)}", file=sys.stderr)
 
 
 def _print_report(report, as_json: bool, collection: str | None = None) -> None:
+    from bot.render import visible
+
     if as_json:
         data = report.as_dict()
         if collection is not None:
@@ -277,7 +312,7 @@ def _print_report(report, as_json: bool, collection: str | None = None) -> None:
         print(f"  added {len(report.added)}, changed {len(report.changed)}, removed {len(report.removed)}, "
               f"unchanged {report.unchanged}; passages embedded: {report.embedded}")
     for s in report.skipped:
-        print(f"  skipped {s.path}: {s.reason}")
+        print(f"  skipped {visible(s.path)}: {visible(s.reason)}")
     sys.stdout.flush()
 
 

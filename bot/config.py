@@ -7,6 +7,8 @@ table (reference_table(), checked by tests/test_shipping.py) all read that decla
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import re
 from dataclasses import MISSING, asdict, dataclass, field, fields, replace
@@ -59,6 +61,9 @@ class Settings:
     index_dir: str = _key(".citebot", "str", "where the built index lives (data, not code; not in git)")
     model: str = _key("sentence-transformers/all-MiniLM-L6-v2", "str",
                       "the bundled model, a local model folder, or a hub name; another model means a full rebuild")
+    device: str = _key("auto", "str", "where the model embeds passages: `auto` (a CUDA or Apple GPU when torch sees "
+                       "one, else the CPU), `cpu`, `cuda` or `mps`; questions are encoded on the CPU (ONNX Runtime) "
+                       "either way", choices=("auto", "cpu", "cuda", "mps"))
     chunk_tokens: int = _key(200, "int", "largest passage, in model tokens (the model reads 256)", 32, 254)
     chunk_overlap: int = _key(40, "int", "tokens of trailing sentences repeated at the start of the next passage",
                               0, 127)
@@ -75,11 +80,17 @@ class Settings:
     convert_memory_mb: int = _key(1024, "int", "memory the process converting PDF, HTML and Word files may use; "
                                   "a file needing more is skipped", 256, 65536)
     max_pages: int = _key(2000, "int", "PDFs with more pages are skipped", 1)
+    follow_links_outside_docs: bool = _key(False, "bool", "index files that symbolic links in the docs folders "
+                                           "point to outside them (off: such links are skipped, so a link to a "
+                                           "secret cannot be quoted)")
     dense_index: str = _key("auto", "str", f"vector index: exact (`flat`) up to {HNSW_ABOVE:,} passages, approximate "
                             "(`hnsw`) above; or force one", choices=DENSE_CHOICES)
     log_level: str = _key("INFO", "str", "DEBUG, INFO, WARNING or ERROR", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     log_format: str = _key("%(asctime)s %(levelname)s %(name)s: %(message)s", "str", "Python logging format")
     watch: bool = _key(False, "bool", "re-index when files in the docs folders change")
+    connect_retry_seconds: float = _key(300.0, "float", "how long `citebot run` keeps retrying to reach Discord at "
+                                        "start (DNS, refused, TLS errors), with growing waits, before it gives up",
+                                        0.0, 86400.0)
     guild_ids: tuple[int, ...] = _key((), "ints", "Discord servers to sync slash commands to at once (else global)")
     admin_roles: tuple[int, ...] = _key((), "ints", "role ids allowed to `/reindex` besides Manage Server")
     cooldown_seconds: float = _key(5.0, "float", "per-user wait between questions", 0.0, 3600.0)
@@ -139,6 +150,11 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
     if settings.chunk_overlap * 2 > settings.chunk_tokens:
         raise ConfigError(f"chunk_overlap: {settings.chunk_overlap} must be at most half of chunk_tokens ({settings.chunk_tokens})")
     check_collections(settings, str(path))
+    try:
+        logging.Formatter(settings.log_format, validate=True)
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"{source_of('log_format', path, environ, overrides)}: log_format: {settings.log_format!r} "
+                          f"is not a logging format ({err})") from None
     return settings
 
 
@@ -177,6 +193,8 @@ def _read_yaml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read ({getattr(err, 'strerror', None) or err})") from None
     try:
         data = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a config file") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         line = f" line {mark.line + 1}:" if mark is not None else ""
@@ -234,10 +252,10 @@ def _check(key: str, value: Any, source: str) -> Any:
     if kind == "ints":
         if not isinstance(value, list):
             value = [value]
-        try:
-            return tuple(int(v) for v in value if not isinstance(v, bool))
-        except (TypeError, ValueError):
-            raise ConfigError(f"{where}: {value!r} must be a list of numeric ids") from None
+        if not all(isinstance(v, int) and not isinstance(v, bool) or isinstance(v, str) and v.isdigit()
+                   for v in value):
+            raise ConfigError(f"{where}: {value!r} must be a list of numeric ids (whole numbers)")
+        return tuple(int(v) for v in value)
     if kind == "bool":
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: {value!r} must be true or false")
@@ -249,6 +267,8 @@ def _check(key: str, value: Any, source: str) -> Any:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where}: {value!r} must be a number")
         value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"{where}: {value!r} must be a finite number")
     elif kind == "str":
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where}: {value!r} must be a non-empty string")

@@ -72,7 +72,7 @@ class Library:
         self.settings = settings
         self.collections = settings.collections or (Collection(SHORTHAND, settings.docs),)
         self.routing = Routing.of(settings)
-        self.embedder = embedder or shared_embedder(settings.model)
+        self.embedder = embedder or shared_embedder(settings.model, settings.device)
         self._services: dict[str, CitebotService] = dict(services or {})
         self._last_asked: dict[str, float] = {}
         self._lock = threading.Lock()

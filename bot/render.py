@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 from dataclasses import dataclass
 
 from bot.types import Answer, Citation, Excerpt
 
 _BOLD, _RESET = "\033[1m", "\033[0m"
+# Characters that act instead of showing: terminal escapes, other C0/C1 controls and the
+# bidirectional overrides that make a file name read backwards. Documents and file names are
+# untrusted; these are shown as escapes. Line breaks and tabs are kept where lines matter.
+_ACTING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ACTING_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def visible(text: str, keep_lines: bool = False) -> str:
+    """text with control, escape and bidi-override characters shown as escapes (\\x1b, \\u202e)."""
+    pattern = _ACTING if keep_lines else _ACTING_IN_NAMES
+    return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def citation_line(c: Citation) -> str:
     title = f"{c.title} — {c.author}" if c.author else c.title
     parts = [title, c.section, f"p. {c.page}" if c.page is not None else "", c.file]
-    return f"[{c.n}] " + " · ".join(p for p in parts if p)
+    return f"[{c.n}] " + " · ".join(visible(p) for p in parts if p)
 
 
 def _marked(e: Excerpt, bold: bool) -> str:
     if not e.highlight:
-        return e.text
+        return visible(e.text, keep_lines=True)
     a, b = e.highlight
-    before, span, after = e.text[:a], e.text[a:b], e.text[b:]
+    before, span, after = (visible(t, keep_lines=True) for t in (e.text[:a], e.text[a:b], e.text[b:]))
     return f"{before}{_BOLD}{span}{_RESET}{after}" if bold else f"{before}**{span}**{after}"
 
 
@@ -82,10 +94,11 @@ def _with_code(e: Excerpt, width: int) -> list[str]:
     """Prose reflowed in quotes, code as indented lines, then the citation number."""
     lines: list[str] = []
     for part in segments(e):
+        text = visible(part.text, keep_lines=True)
         if part.kind == "code":
-            lines.extend("      " + line for line in part.text.splitlines())
+            lines.extend("      " + line for line in text.splitlines())
         else:
-            lines.extend(textwrap.wrap(f"“{' '.join(part.text.split())}”", width=width, initial_indent="  ",
+            lines.extend(textwrap.wrap(f"“{' '.join(text.split())}”", width=width, initial_indent="  ",
                                        subsequent_indent="  ", break_long_words=False, break_on_hyphens=False))
     lines.append(f"  [{e.citation.n}]")
     return lines

@@ -13,18 +13,20 @@ from pathlib import Path
 from bot.answering import tagging
 from bot.answering.compose import AnswerSettings, answer_question
 from bot.answering.question import read_question
-from bot.answering.reader import OnnxReader, find_reader
+from bot.answering.reader import OnnxReader, export_missing, find_reader
 from bot.config import Settings
 from bot.types import Answer
 from index.chunking import ChunkSettings
 from index.converters import Limits
 from index.dense import DenseSpec
+from index import onnx_query
+from index.documents import iter_candidate_files
 from index.embedding import Embedder, resolve_model, shared_embedder
 from index.errors import IndexCorrupt, IndexNotFound, ModelError
-from index.indexer import IndexReport, ProgressFactory, update_index
+from index.indexer import IndexReport, ProgressFactory, shown_path, update_index
 from index.search import Searcher
 from index.store import (
-    Compatibility, DocumentInfo, current_manifest, load_generation, previous_generation_name, read_current_name,
+    Compatibility, DocumentInfo, current_manifest, indexed_files, load_generation, previous_generation_name, read_current_name,
     read_manifest, verify_files,
 )
 
@@ -41,7 +43,7 @@ def _shared_reader(embedder: Embedder) -> OnnxReader | None:
                 model_dir = Path(resolve_model(embedder.model_name))
             except ModelError:
                 model_dir = None  # the search reports it
-            _readers[embedder.model_name] = model_dir and find_reader(model_dir, lambda: embedder.model)
+            _readers[embedder.model_name] = model_dir and find_reader(model_dir, lambda: embedder.cpu_model)
         return _readers[embedder.model_name]
 
 
@@ -55,12 +57,15 @@ class Status:
     built_at: float
     docs: tuple[str, ...]
     dense_index: str
+    reader: str = "on"  # or "off — why"
+    warning: str = ""  # the current generation is damaged: answers come from an older one
+    stale: str = ""  # the docs changed since the build
 
 
 class CitebotService:
     def __init__(self, settings: Settings, embedder: Embedder | None = None):
         self.settings = settings
-        self.embedder = embedder or shared_embedder(settings.model)
+        self.embedder = embedder or shared_embedder(settings.model, settings.device)
         self.index_dir = Path(settings.index_dir)
         self._searcher: Searcher | None = None
         self._reindex_lock = threading.Lock()
@@ -108,6 +113,7 @@ class CitebotService:
                 self.settings.docs, self.index_dir, self.embedder, self.chunking,
                 self.settings.max_file_bytes, rebuild=rebuild, progress=progress,
                 dense_index=self.settings.dense_index, limits=self.conversion_limits,
+                follow_links_outside_docs=self.settings.follow_links_outside_docs,
             )
             if report.wrote and self._searcher is not None:
                 self.open()  # a closed index is opened when next asked
@@ -182,10 +188,62 @@ class CitebotService:
         verify_files(self.index_dir / name, manifest, full=True)
         return len(manifest["files"])
 
+    def degraded(self) -> str:
+        """Why answers here run below their best ("" when they do not): without a writable cache
+        the ONNX exports cannot be made, so questions go through torch and the reader is off."""
+        problem = onnx_query.cache_problem()
+        if not problem:
+            return ""
+        try:
+            model_dir = Path(resolve_model(self.embedder.model_name))
+        except ModelError:
+            return ""
+        if not export_missing(model_dir):
+            return ""
+        return f"{problem}; questions go through torch and the reader is off"
+
+    def reader_state(self) -> str:
+        if not self.settings.reader:
+            return "off (reader: false)"
+        problem = self.degraded()
+        return f"off — {problem}" if problem else "on"
+
+    def stale_reason(self) -> str:
+        """How the docs folders differ from what the index holds ("" when they do not): by file
+        names and modification times only, nothing is read."""
+        try:
+            known, built_at = indexed_files(self.index_dir)
+        except IndexCorrupt:
+            return ""
+        if not built_at:
+            return ""
+        present: dict[str, float] = {}
+        for folder in self.settings.docs:
+            root = Path(folder)
+            if root.is_dir():
+                for file in iter_candidate_files(root):
+                    try:
+                        present[shown_path(folder, file.relative_to(root).as_posix())] = file.lstat().st_mtime
+                    except OSError:
+                        continue
+        added = len(set(present) - known)
+        removed = len(known - set(present))
+        changed = sum(1 for path, mtime in present.items() if path in known and mtime > built_at)
+        if not (added or removed or changed):
+            return ""
+        return (f"the docs changed since the index was built ({added} added, {changed} changed, {removed} removed); "
+                "run: citebot index")
+
     def status(self) -> Status:
         manifest = current_manifest(self.index_dir)
         if manifest is None:
             raise IndexNotFound(f"no index in {self.index_dir}; run: citebot index")
+        warning = ""
+        try:
+            verify_files(self.index_dir / read_current_name(self.index_dir), manifest)
+        except IndexCorrupt as err:
+            older = previous_generation_name(self.index_dir)
+            warning = f"{err}" + (f" (answers come from the previous generation, {older})" if older else "")
         return Status(
             index_dir=str(self.index_dir),
             generation=int(manifest.get("generation", 0)),
@@ -195,4 +253,7 @@ class CitebotService:
             built_at=manifest["built_at"],
             docs=tuple(manifest.get("docs", ())),
             dense_index=DenseSpec.from_manifest(manifest["dense_index"]).describe(),
+            reader=self.reader_state(),
+            warning=warning,
+            stale=self.stale_reason(),
         )

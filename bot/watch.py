@@ -46,6 +46,10 @@ def watch_and_reindex(services: Sequence, on_report: Callable[[IndexReport], Non
                 if on_error is None:
                     raise
                 on_error(err)
+            except Exception as err:  # a bug must not end watching: the next change is tried again
+                log.exception("re-index after a change failed")
+                if on_error is not None:
+                    on_error(CitebotError(f"re-index failed ({type(err).__name__}: {err}); still watching"))
 
 
 async def watch_in_background(service, stop_event: asyncio.Event | None = None) -> None:
@@ -56,6 +60,9 @@ async def watch_in_background(service, stop_event: asyncio.Event | None = None) 
             report = await asyncio.to_thread(service.reindex)
         except CitebotError as err:
             log.error("re-index after %d change(s) failed: %s", len(changes), err)
+            continue
+        except Exception:  # a bug must not end watching for good: the next change is tried again
+            log.exception("re-index after %d change(s) failed; still watching", len(changes))
             continue
         log.info("re-indexed after %d change(s): added %d, changed %d, removed %d, embedded %d passages",
                  len(changes), len(report.added), len(report.changed), len(report.removed), report.embedded)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,19 +50,41 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_file_bytes(path: Path, max_bytes: int) -> bytes:
-    """Read a candidate document, raising SkippedFile with the reason it cannot be used."""
+def read_file_bytes(path: Path, max_bytes: int, root: Path | None = None, outside_allowed: bool = False) -> bytes:
+    """Read a candidate document, raising SkippedFile with the reason it cannot be used.
+
+    Only regular files are read, and at most max_bytes of them: a FIFO would block for ever and
+    /dev/zero never ends. A symbolic link that leads out of its docs folder (root) is not
+    followed unless outside_allowed: a link to /etc/passwd or a .env file must not become
+    quotable text."""
     if path.is_symlink() and not path.exists():
         raise SkippedFile("broken symbolic link")
+    if root is not None and not outside_allowed:
+        real = path.resolve()
+        if not real.is_relative_to(root.resolve()):
+            raise SkippedFile("symbolic link to a file outside the docs folder; not read "
+                              "(follow_links_outside_docs: true allows it)")
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise SkippedFile(f"{size:,} bytes is over the {max_bytes:,}-byte size cap (max_file_bytes)")
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except PermissionError:
         raise SkippedFile("permission denied") from None
     except OSError as err:
         raise SkippedFile(f"cannot be read ({err.strerror or err})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SkippedFile("not a regular file (a FIFO, socket or device); not read")
+        if info.st_size > max_bytes:
+            raise SkippedFile(f"{info.st_size:,} bytes is over the {max_bytes:,}-byte size cap (max_file_bytes)")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(max_bytes + 1)
+        if len(data) > max_bytes:  # it grew while being read
+            raise SkippedFile(f"over the {max_bytes:,}-byte size cap (max_file_bytes)")
+        return data
+    except OSError as err:
+        raise SkippedFile(f"cannot be read ({err.strerror or err})") from None
+    finally:
+        os.close(fd)
 
 
 def build_document(converted: Converted, sha256: str, path: str, relpath: str, converter: str = "") -> Document:

@@ -40,9 +40,11 @@ def resolve_model(name: str) -> str:
 class Embedder:
     """Loads the model on first use and keeps it; one encode runs at a time."""
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 16):  # bench/batch.py: 16 > 32 on 2 cores
+    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 16,  # bench/batch.py: 16 > 32 on 2 cores
+                 device: str = "auto"):
         self.model_name = DEFAULT_MODEL if model_name in _BUNDLED else model_name
         self.batch_size = batch_size
+        self.device = device
         self._model = None
         self._counter = None
         self._load_lock = threading.Lock()
@@ -63,6 +65,16 @@ class Embedder:
     def loaded(self) -> bool:
         return self._model is not None
 
+    @property
+    def cpu_model(self):
+        """The model on the CPU, for the ONNX exports (they run on the CPU whatever indexes)."""
+        model = self.model
+        if str(model.device) == "cpu":
+            return model
+        import copy
+
+        return copy.deepcopy(model).to("cpu")
+
     def _load(self):
         location = resolve_model(self.model_name)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -73,7 +85,7 @@ class Embedder:
             from sentence_transformers import SentenceTransformer
 
             transformers.utils.logging.disable_progress_bar()
-            return SentenceTransformer(location, device="cpu")
+            return SentenceTransformer(location, device=resolve_device(self.device))
         except (OSError, ValueError) as err:
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise ModelError(f"cannot load model {self.model_name!r}: {first}") from None
@@ -97,7 +109,7 @@ class Embedder:
         length = onnx_query.max_length(model_dir)
         if not model_dir.is_dir() or length is None or not onnx_query.exportable(model_dir):
             return None
-        return onnx_query.load_exported(model_dir, length) or onnx_query.export(self.model, model_dir)
+        return onnx_query.load_exported(model_dir, length) or onnx_query.export(self.cpu_model, model_dir)
 
     @property
     def dimension(self) -> int:
@@ -225,17 +237,31 @@ class Embedder:
         return vectors
 
 
-_shared: dict[str, Embedder] = {}
+_shared: dict[tuple[str, str], Embedder] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_embedder(model_name: str) -> Embedder:
+def shared_embedder(model_name: str, device: str = "auto") -> Embedder:
     """One Embedder per model per process: the model is loaded once however many users ask."""
     key = DEFAULT_MODEL if model_name in _BUNDLED else model_name
     with _shared_lock:
-        if key not in _shared:
-            _shared[key] = Embedder(key)
-        return _shared[key]
+        if (key, device) not in _shared:
+            _shared[key, device] = Embedder(key, device=device)
+        return _shared[key, device]
+
+
+def resolve_device(device: str) -> str:
+    """`auto`: a CUDA GPU when torch sees one, else Apple's MPS, else the CPU."""
+    if device != "auto":
+        return device
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
 
 
 def _pool_spans(tokens: np.ndarray, offsets: np.ndarray, mask: np.ndarray,

@@ -55,3 +55,7 @@ class IndexEmpty(DocsError):
 
 class SkippedFile(CitebotError):
     """A document was skipped; the message says why."""
+
+
+class NetworkError(CitebotError):
+    """A service the bot needs (Discord) cannot be reached."""

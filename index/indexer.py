@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,7 +65,8 @@ class SourceFile:
     converter: Converter
 
 
-def scan_docs(docs_folders: Sequence[str], max_file_bytes: int) -> tuple[list[SourceFile], list[Skipped]]:
+def scan_docs(docs_folders: Sequence[str], max_file_bytes: int,
+              outside_allowed: bool = False) -> tuple[list[SourceFile], list[Skipped]]:
     converters = registry()
     files: list[SourceFile] = []
     skipped: list[Skipped] = []
@@ -77,9 +78,13 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int) -> tuple[list[So
             raise DocsError(f"docs folder {folder} is not a folder")
         for file in iter_candidate_files(root):
             relpath = file.relative_to(root).as_posix()
-            shown = f"{folder.rstrip('/')}/{relpath}"
+            shown = shown_path(folder, relpath)
+            if not _is_utf8(relpath):  # the name holds bytes that are not UTF-8 (shown here as U+FFFD)
+                shown = shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                skipped.append(Skipped(shown, "file name is not valid UTF-8; rename it to index it"))
+                continue
             try:
-                data = read_file_bytes(file, max_file_bytes)
+                data = read_file_bytes(file, max_file_bytes, root, outside_allowed)
             except SkippedFile as why:
                 skipped.append(Skipped(shown, str(why)))
                 continue
@@ -93,6 +98,19 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int) -> tuple[list[So
     return files, skipped
 
 
+def shown_path(folder: str, relpath: str) -> str:
+    """A document's path as people see it: its docs folder as configured, then its path inside."""
+    return f"{folder.rstrip('/')}/{relpath}"
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def update_index(
     docs_folders: Sequence[str],
     index_dir: Path,
@@ -103,11 +121,12 @@ def update_index(
     progress: ProgressFactory | None = None,
     dense_index: str = "auto",
     limits: Limits = Limits(),
+    follow_links_outside_docs: bool = False,
 ) -> IndexReport:
     """Bring the index in line with the docs folders; unchanged documents keep their vectors."""
     started = time.perf_counter()
     compat = Compatibility.of(embedder.model_name, chunking)
-    files, skipped = scan_docs(docs_folders, max_file_bytes)
+    files, skipped = scan_docs(docs_folders, max_file_bytes, follow_links_outside_docs)
     with index_lock(index_dir):
         clean_leftovers(index_dir)
         previous, reason = _reusable_generation(index_dir, compat, rebuild)
@@ -125,6 +144,14 @@ def update_index(
                 skipped.append(known_bad[path])
         skip_paths = {s.path for s in skipped}
         to_embed = [f for p, f in sorted(current.items()) if p not in unchanged and p not in skip_paths]
+        # The same bytes under another path (a moved file, or the docs folder spelled another
+        # way: ./docs, docs, /abs/docs) keep their vectors: nothing in them depends on the path.
+        by_content: dict[tuple[str, str], list[DocumentInfo]] = {}
+        for old in old_docs.values():
+            if old.path not in current:
+                by_content.setdefault((old.sha256, old.converter), []).append(old)
+        moved = {f.path: old for f in to_embed if (old := _same_content(f, by_content))}
+        to_embed = [f for f in to_embed if f.path not in moved]
         same_folders = previous is not None and previous.manifest.get("docs") == list(docs_folders)
         same_dense = previous is not None and _same_dense_choice(previous.manifest, dense_index)
         if previous is not None and not to_embed and not removed and same_folders and same_dense:
@@ -148,6 +175,9 @@ def update_index(
                     embedded_passages += len(pending.passages)
                     yield pending
                     pending = next(fresh, None)
+                elif path in moved:
+                    fresh_paths.append(path)
+                    yield _moved_rows(previous.document_rows(moved[path].path), current[path])
                 elif path in old_docs:
                     # Unchanged, or turned bad: a bad document keeps its last good version until fixed.
                     if path not in unchanged_set:
@@ -175,6 +205,24 @@ def update_index(
         changed = tuple(p for p in fresh_paths if p in old_docs)
         return _report(manifest, added, changed, removed, len(unchanged), embedded_passages, skipped, started,
                        reason, True)
+
+
+def _same_content(f: SourceFile, gone: dict[tuple[str, str], list[DocumentInfo]]) -> DocumentInfo | None:
+    """A document whose path is gone, with f's bytes and converter, if its vectors fit f: same
+    path inside the folder, or a title that did not come from the file name (the title is part
+    of what was embedded)."""
+    candidates = gone.get((f.sha256, f.converter.key), [])
+    for old in candidates:
+        if old.relpath == f.relpath or old.title != Path(old.relpath).name:
+            candidates.remove(old)  # one new path per old document
+            return old
+    return None
+
+
+def _moved_rows(rows: DocumentRows, f: SourceFile) -> DocumentRows:
+    info = replace(rows.document, path=f.path, relpath=f.relpath, indexed_at=time.time())
+    passages = [replace(p, doc_path=f.path) for p in rows.passages]
+    return DocumentRows(info, rows.text, passages, rows.vectors, rows.sentence_vectors)
 
 
 def _same_dense_choice(manifest: dict, configured: str) -> bool:

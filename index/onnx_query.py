@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,18 @@ def cache_dir() -> Path:
     if configured:
         return Path(configured).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "citebot"
+
+
+def cache_problem() -> str:
+    """Why exports cannot be written to the cache folder ("" when they can)."""
+    folder = cache_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
+    except OSError as err:
+        return f"cache not writable: {folder} ({err.strerror or err})"
+    return ""
 
 
 class OnnxQueryEncoder:

@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -45,6 +46,7 @@ CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _TMP_PREFIX = "tmp-"
 _GEN_PREFIX = "gen-"
+_GENERATION_NAME = re.compile(r"^gen-\d{6,}$")
 VECTORS = "vectors.f32"
 SENTENCE_VECTORS = "sentence_vectors.f16"
 DENSE = "dense.faiss"
@@ -194,6 +196,10 @@ def write_generation(
     except OSError as err:
         shutil.rmtree(tmp, ignore_errors=True)
         reason = "disk full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+        raise IndexWriteError(f"cannot write index in {index_dir}: {reason}; the previous index is unchanged") from None
+    except sqlite3.Error as err:  # SQLite says "database or disk is full" in its own words
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = "disk full" if "full" in str(err) else str(err).splitlines()[0]
         raise IndexWriteError(f"cannot write index in {index_dir}: {reason}; the previous index is unchanged") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -375,11 +381,34 @@ def clean_leftovers(index_dir: Path) -> None:
 
 def read_current_name(index_dir: Path) -> str:
     try:
-        return (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
     except FileNotFoundError:
         return ""
     except OSError as err:
         raise IndexCorrupt(f"{index_dir / CURRENT} cannot be read ({err.strerror}); run: citebot index --rebuild") from None
+    except ValueError:
+        name = "\ufffd"
+    if name and not _GENERATION_NAME.match(name):  # damaged, or pointing out of the index folder
+        raise IndexCorrupt(f"{index_dir / CURRENT} does not name a generation; run: citebot index --rebuild")
+    return name
+
+
+def indexed_files(index_dir: Path) -> tuple[set[str], float]:
+    """The paths the current generation holds or skipped, and when it was built: what the docs
+    folders are compared against to tell whether the index is stale (no vectors are loaded)."""
+    name = read_current_name(index_dir)
+    if not name:
+        return set(), 0.0
+    manifest = read_manifest(index_dir / name)
+    try:
+        db = sqlite3.connect(f"file:{index_dir / name / 'passages.sqlite'}?mode=ro", uri=True)
+        try:
+            paths = {row[0] for row in db.execute("SELECT path FROM documents")}
+        finally:
+            db.close()
+    except sqlite3.Error as err:
+        raise IndexCorrupt(f"{index_dir / name} cannot be read ({err}); run: citebot index --rebuild") from None
+    return paths | {s[0] for s in manifest.get("skipped", [])}, float(manifest.get("built_at", 0.0))
 
 
 def read_manifest(folder: Path) -> dict:

@@ -41,6 +41,7 @@ ADAPTER_FILE = DATA_DIR / "reader.safetensors"
 LOW_RANK_TARGETS = ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense",
                     "intermediate.dense", "output.dense")
 MAX_TOKENS = 256  # question and excerpt together; the excerpt is cut when longer
+MAX_QUESTION_TOKENS = 64  # a longer question is cut for the reader, so the excerpt always has room
 AGREEMENT = 1e-3  # largest difference in start/end logits the export may show against torch
 NO_PIECE = -30.0  # a word the reader did not see (cut off) gets this logit
 _PROBE = ("When did the library open?",
@@ -170,6 +171,10 @@ class OnnxReader:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
         self.tokenizer.no_padding()
+        # Counts a question's pieces on its own (the pair tokenizer's truncation needs two texts).
+        self._question_pieces = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._question_pieces.no_truncation()
+        self._question_pieces.no_padding()
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         # Its threads do not busy-wait for more work after a run: the question encoder's session
@@ -192,7 +197,7 @@ class OnnxReader:
         with self._lock:
             if (question, text) in self._recent:
                 return self._recent[question, text]
-        encoded = self.tokenizer.encode(question, text)
+        encoded = self.tokenizer.encode(self._within_budget(question), text)
         feed = {name: np.array([values], dtype=np.int64) for name, values in
                 zip(_INPUTS, (encoded.ids, encoded.attention_mask, encoded.type_ids))}
         with self._lock:
@@ -207,6 +212,12 @@ class OnnxReader:
                 self._recent.pop(next(iter(self._recent)))
             self._recent[question, text] = reading
         return reading
+
+    def _within_budget(self, question: str) -> str:
+        pieces = self._question_pieces.encode(question, add_special_tokens=False)
+        if len(pieces.ids) <= MAX_QUESTION_TOKENS:
+            return question
+        return question[:pieces.offsets[MAX_QUESTION_TOKENS - 1][1]]
 
     def answers_here(self, question: str, text: str) -> float:
         return self.read(question, text).answers_here
@@ -242,6 +253,12 @@ def _files(model_dir: Path, adapter: ReaderAdapter, folder: Path | None) -> tupl
     # Named by everything that makes the file: the model, the adapter and how it is quantised.
     stem = (folder or onnx_query.cache_dir()) / f"{onnx_query.model_key(model_dir)}-reader-{adapter.digest}-{_QUANTISED}"
     return stem.with_suffix(".onnx"), stem.with_suffix(".json")
+
+
+def export_missing(model_dir: Path) -> bool:
+    """Whether the reader would have to be exported (and so written to the cache) before use."""
+    adapter = load_adapter()
+    return adapter is not None and not _files(model_dir, adapter, None)[1].exists()
 
 
 def load_exported(model_dir: Path, adapter: ReaderAdapter, folder: Path | None = None) -> OnnxReader | None:

@@ -34,10 +34,13 @@ class Responder:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self.closing = False  # set on a stop signal: questions from then on are refused
         self._last_asked: dict[int, float] = {}
         self._in_flight = 0
 
     def check(self, user_id: int, question: str) -> Refusal | None:
+        if self.closing:
+            return Refusal("I'm restarting — ask again in a minute.")
         question = question.strip()
         if not question:
             return Refusal("Ask me a question about the documents, e.g. `/ask question: what happened in March?`")

@@ -7,10 +7,13 @@ Resources are made in run_bot() and passed in; one-time async setup is in setup_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 from typing import Protocol
 
+import aiohttp
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -22,11 +25,16 @@ from bot.config import Settings
 from bot.discord.payload import Payload, answer_payload, escaped_within, sources_payload
 from bot.library import Library, Place
 from bot.types import Answer
-from index.errors import CitebotError, ConfigError
+from index.errors import CitebotError, ConfigError, NetworkError
 
 log = logging.getLogger(__name__)
 
 REPLY_MAX = 1900  # a plain reply's length, under Discord's 2,000
+STOP_SECONDS = 4.0  # after a stop signal: time for the gateway to close and answers in flight to end
+
+# This bot never joins voice: discord.py's warnings about voice libraries mean nothing here.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 
 def to_embed(payload: Payload) -> discord.Embed:
@@ -279,13 +287,23 @@ def create_bot(settings: Settings, library: Library | None = None, sync_commands
 
 
 def run_bot(settings: Settings) -> int:
+    """Build every collection's index, then log in and serve until SIGTERM or Ctrl-C (exit 0).
+    The index is built first so a bad one fails before the bot shows as online."""
     token = os.environ.get("DISCORD_TOKEN", "").strip()
     if not token:
         raise ConfigError("DISCORD_TOKEN is not set; create a bot in the Discord developer portal, "
                           "then: export DISCORD_TOKEN=<bot token> (see README, Discord setup)")
-    bot = create_bot(settings)
+    library = Library(settings)
+    for name in library.names:
+        service = library.service(name)
+        report = service.ensure_index()
+        if report is not None:
+            log.info("collection %s: indexed %d documents, %d passages", name, report.documents, report.passages)
+    if problem := library.service(library.names[0]).degraded():
+        log.warning("running degraded: %s", problem)
+    bot = create_bot(settings, library)
     try:
-        bot.run(token, log_handler=None)
+        asyncio.run(serve(bot, token, settings.connect_retry_seconds))
     except discord.PrivilegedIntentsRequired:
         raise ConfigError("the message content intent is not enabled for this bot: enable it in the developer "
                           "portal (Bot → Privileged Gateway Intents) or set answer_mentions and answer_dms "
@@ -293,3 +311,55 @@ def run_bot(settings: Settings) -> int:
     except discord.LoginFailure:
         raise ConfigError("Discord rejected DISCORD_TOKEN (login failed); copy the bot token again") from None
     return 0
+
+
+# What reaching Discord can fail with before the gateway is up: DNS, refused, TLS, timeouts.
+NETWORK_ERRORS = (aiohttp.ClientConnectionError, aiohttp.ClientResponseError, OSError, asyncio.TimeoutError)
+
+
+async def serve(bot: CitebotBot, token: str, retry_seconds: float) -> None:
+    """Log in (retrying network failures with backoff for retry_seconds), then run until a stop
+    signal: then refuse new questions, close the gateway and return."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with bot:
+        running = asyncio.create_task(_log_in_and_connect(bot, token, retry_seconds), name="citebot-gateway")
+        stopping = asyncio.create_task(stop.wait(), name="citebot-stop")
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if stopping.done():
+            log.info("stopping: no new questions; closing the gateway")
+            bot.responder.closing = True
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(running, timeout=STOP_SECONDS)
+        else:
+            stopping.cancel()
+            running.result()  # raises what ended it
+
+
+async def _log_in_and_connect(bot: CitebotBot, token: str, retry_seconds: float) -> None:
+    delay, waited = 1.0, 0.0
+    while True:
+        try:
+            await bot.login(token)
+            break
+        except discord.LoginFailure:
+            raise
+        except NETWORK_ERRORS as err:
+            if waited + delay > retry_seconds:
+                raise NetworkError(f"cannot reach Discord ({_network_reason(err)}); gave up after "
+                                   f"{waited:.0f} s (connect_retry_seconds)") from None
+            log.warning("cannot reach Discord (%s); retrying in %.0f s", _network_reason(err), delay)
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 60.0)
+    await bot.connect(reconnect=True)
+
+
+def _network_reason(err: BaseException) -> str:
+    if isinstance(err, asyncio.TimeoutError):
+        return "timed out"
+    text = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return text[:200]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.types import Answer, Excerpt
-from bot.render import citation_line, segments
+from bot.render import citation_line, segments, visible
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -36,8 +36,9 @@ class Payload:
 
 
 def escape(text: str) -> str:
-    """Backslash-escape Markdown and mention syntax, so the text shows exactly as written."""
-    return _SPECIAL.sub(r"\\\1", text)
+    """Backslash-escape Markdown and mention syntax, so the text shows exactly as written;
+    control and bidi-override characters are shown as escapes."""
+    return _SPECIAL.sub(r"\\\1", visible(text, keep_lines=True))
 
 
 def unescape(text: str) -> str:
@@ -180,7 +181,7 @@ def sources_payload(documents, limit_lines: int = 40) -> Payload:
     lines = []
     for d in documents[:limit_lines]:
         when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(d.indexed_at))
-        lines.append(f"• {escaped_within(d.title, 120)} — `{d.path.replace('`', '')}` · {d.passages} passages · {when} UTC")
+        lines.append(f"• {escaped_within(d.title, 120)} — `{visible(d.path).replace('`', '')}` · {d.passages} passages · {when} UTC")
     more = len(documents) - len(lines)
     if more > 0:
         lines.append(f"…and {more} more")

@@ -50,7 +50,7 @@ def convert_text(data: bytes, relpath: str, limits: Limits | None = None) -> Con
     """The text converter: UTF-8 text, with YAML front matter and Markdown/rST structure."""
     if not data.strip():
         raise SkippedFile("empty file")
-    if b"\x00" in data[:8192]:
+    if b"\x00" in data:  # anywhere: a NUL deep inside must not be quoted either
         kind = looks_like(data[:16])
         raise SkippedFile(f"binary file ({kind}); no converter reads this suffix" if kind
                           else "binary file (contains NUL bytes)")
@@ -59,13 +59,26 @@ def convert_text(data: bytes, relpath: str, limits: Limits | None = None) -> Con
     except UnicodeDecodeError as err:
         raise SkippedFile(f"not valid UTF-8 (byte {err.start})") from None
     raw = raw.removeprefix("\ufeff")
-    front, body = _split_front_matter(raw)
+    try:
+        front, body = _split_front_matter(raw)
+        fields = tuple(_fields(front))
+    except RecursionError:
+        raise SkippedFile("front matter is nested too deeply to read") from None
     body = fix_text(body)
     if not body.strip() and not front:
         raise SkippedFile("empty file")
     return Converted(text=body, markup=markup_of(relpath), title=_front_str(front, "title"),
-                     author=_front_str(front, "author") or _front_str(front, "publisher"),
-                     fields=tuple(_fields(front)))
+                     author=_front_str(front, "author") or _front_str(front, "publisher"), fields=fields)
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: a few hundred bytes of nested aliases (a "billion laughs")
+    expand to millions of values; front matter has no use for them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise SkippedFile("front matter uses YAML aliases (*name), which are not read")
+        return super().compose_node(parent, index)
 
 
 def _split_front_matter(raw: str) -> tuple[dict, str]:
@@ -76,7 +89,7 @@ def _split_front_matter(raw: str) -> tuple[dict, str]:
     if end is None:
         raise SkippedFile("front matter starts with '---' but has no closing '---'")
     try:
-        front = yaml.safe_load(rest[: end.start()])
+        front = yaml.load(rest[: end.start()], Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 2}" if mark is not None else ""
