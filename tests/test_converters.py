@@ -272,3 +272,19 @@ def test_a_new_converter_version_reconverts_only_its_files(make_service, tmp_pat
     assert report.changed == (f"{docs}/harbour_handbook.pdf",) and report.unchanged == 1
     assert {d.relpath: d.converter for d in service.documents()}["harbour_handbook.pdf"] == "pdf/2"
     assert not service.reindex().wrote  # and only once
+
+
+def test_a_merged_word_table_cell_is_read_once():
+    import docx
+
+    from index.converters.docx import convert_docx
+
+    document = docx.Document()
+    table = document.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 2)).text = "Opening hours"
+    for n, text in enumerate(("Monday", "Tuesday", "Wednesday")):
+        table.cell(1, n).text = text
+    out = io.BytesIO()
+    document.save(out)
+    text = convert_docx(out.getvalue(), "hours.docx", Limits()).text
+    assert text.count("Opening hours") == 1 and "| Monday | Tuesday | Wednesday |" in text

@@ -56,7 +56,11 @@ def _table(table) -> list[str]:
     """Each row a Markdown table row, the first one set off as the header."""
     rows = []
     for row in table.rows:
-        cells = [" ".join(cell.text.split()).replace("|", "/") for cell in row.cells]
+        seen, cells = set(), []
+        for cell in row.cells:  # a merged cell is listed once per grid column it spans: keep it once
+            if id(cell._tc) not in seen:
+                seen.add(id(cell._tc))
+                cells.append(" ".join(cell.text.split()).replace("|", "/"))
         if any(cells):
             rows.append("| " + " | ".join(cells) + " |")
     if len(rows) > 1:
