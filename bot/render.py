@@ -17,6 +17,11 @@ _ACTING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u20
 _ACTING_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+# A Markdown code fence's own line (```python, ~~~): part of the verbatim excerpt, shown as
+# the code block it opens or closes, never as words of the prose around it.
+_FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[^\n]*(?:\n|$)", re.MULTILINE)
+
+
 def visible(text: str, keep_lines: bool = False) -> str:
     """text with control, escape and bidi-override characters shown as escapes (\\x1b, \\u202e)."""
     pattern = _ACTING if keep_lines else _ACTING_IN_NAMES
@@ -51,12 +56,12 @@ def segments(e: Excerpt) -> list[Segment]:
     removed (the first line's indentation is read from the text before it)."""
     out, at = [], 0
     for a, b in e.code:
-        if e.text[at:a].strip():
-            out.append(Segment("prose", e.text[at:a], at))
+        if _FENCE_LINE.sub("", e.text[at:a]).strip():
+            out.append(Segment("prose", _FENCE_LINE.sub("", e.text[at:a]), at))
         out.append(Segment("code", _dedented(e.text, a, b), a))
         at = b
-    if e.text[at:].strip() or not out:
-        out.append(Segment("prose", e.text[at:], at))
+    if _FENCE_LINE.sub("", e.text[at:]).strip() or not out:
+        out.append(Segment("prose", _FENCE_LINE.sub("", e.text[at:]) if e.code else e.text[at:], at))
     return out
 
 

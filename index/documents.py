@@ -174,7 +174,8 @@ def _sections(body: str, layout: Layout, title: str) -> tuple[Section, ...]:
 
 
 def iter_candidate_files(folder: Path) -> list[Path]:
-    """Every file below folder, sorted, skipping hidden files/folders and editor leftovers."""
+    """Every file below folder, sorted, skipping hidden files/folders, editor leftovers and site
+    assets (styles, scripts, fonts, images)."""
     found: list[Path] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -185,9 +186,16 @@ def iter_candidate_files(folder: Path) -> list[Path]:
     return found
 
 
+# What a saved documentation site holds beside its pages: styles, scripts, fonts and images.
+# They are not documents, so they are passed over rather than listed as skipped one by one.
+SITE_ASSET_SUFFIXES = (".css", ".js", ".mjs", ".map", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".ico", ".svg",
+                       ".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".bmp")
+
+
 def is_ignored_name(name: str) -> bool:
     return (
         name.startswith(".")
         or name.endswith(("~", ".swp", ".swo", ".swx", ".tmp", ".part"))
         or name.startswith("#")
+        or name.lower().endswith(SITE_ASSET_SUFFIXES)
     )

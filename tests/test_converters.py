@@ -55,7 +55,7 @@ def test_every_format_is_indexed_and_quoted_verbatim(formats_service):
     assert report.documents == 4
     converters = {d.relpath: d.converter for d in service.documents()}
     assert converters == {"harbour_handbook.pdf": "pdf/1", "meeting_notes.docx": "docx/1",
-                          "widgets_install.html": "html/1", "notes.md": "text/1"}
+                          "widgets_install.html": "html/2", "notes.md": "text/1"}
     for question in ("how much does a berth cost per night?", "how do I get voice support?",
                      "who migrates the website to the new host?"):
         answer = service.ask(question)
@@ -288,3 +288,20 @@ def test_a_merged_word_table_cell_is_read_once():
     document.save(out)
     text = convert_docx(out.getvalue(), "hours.docx", Limits()).text
     assert text.count("Opening hours") == 1 and "| Monday | Tuesday | Wednesday |" in text
+
+
+def test_a_real_saved_docs_page_is_titled_by_its_heading_and_its_assets_are_passed_over(make_service, tmp_path):
+    """rustdoc's own book (mdBook; MIT/Apache-2.0), saved with its scripts, styles and fonts: the
+    page's <title> metadata reads "Keyboard shortcuts" (a help pop-up's heading)."""
+    service = make_service()
+    docs = tmp_path / "docs"
+    shutil.copy(FORMATS / "rustdoc_what_is_rustdoc.html", docs / "what-is-rustdoc.html")
+    for asset in ("book.js", "theme/css/general.css", "fonts/open-sans.woff2", "favicon.png", "logo.svg"):
+        (docs / asset).parent.mkdir(parents=True, exist_ok=True)
+        (docs / asset).write_bytes(b"body { color: red }" if asset.endswith(".css") else b"\x00\x01asset")
+    report = service.reindex()
+    assert report.skipped == () and [d.relpath for d in service.documents()] == ["what-is-rustdoc.html"]
+    answer = service.ask("how do I generate documentation for my crate with rustdoc?")
+    assert answer.answered and answer.excerpts[0].citation.title == "What is rustdoc?"
+    text = service.searcher.generation.document_text(f"{docs}/what-is-rustdoc.html")
+    assert "Keyboard shortcuts" not in text and "color: red" not in text

@@ -2,6 +2,7 @@
 
 import pytest
 
+from bot.render import render_text
 from bot.types import Answer, Citation, Excerpt
 from bot.discord.payload import (
     DESCRIPTION_MAX, EMBEDS_TOTAL_MAX, FIELD_VALUE_MAX, FOOTER_MAX, TITLE_MAX, answer_payload, embed_length,
@@ -103,6 +104,17 @@ def test_quoted_code_is_a_code_block_that_cannot_be_broken_out_of():
     assert "“Register it like so\\: \\:\\:”" in description
     assert "```\nawait bot.add_cog(Greetings(bot))\n# `\u200b`\u200b` @everyone\ndone()\n```" in description
     assert description.count("```") == 2  # the fence inside the code no longer closes the block
+
+
+def test_markdown_fence_lines_are_shown_as_the_code_block_not_as_words():
+    text = "It will render like this:\n\n```\nfn foo() {}\n```\nYes, lines that start with `#` are hidden."
+    start, end = text.index("fn foo"), text.index("{}") + 2
+    c = Citation(1, "a.md", "docs/a.md", "A", "", "", 0, len(text))
+    e = Excerpt(text, "text", 0.9, c, code=((start, end),))
+    shown = render_text(Answer("q", True, "", (e,)))
+    assert "```" not in shown and "fn foo() {}" in shown and "“Yes, lines that start with `#` are hidden.”" in shown
+    embed = answer_payload(Answer("q", True, "", (e,))).embed
+    assert embed["description"].count("```") == 2  # the one code block Discord shows, opened and closed
 
 
 def test_terminal_keeps_code_lines_and_json_names_the_code():

@@ -22,7 +22,9 @@ def convert_html(data: bytes, relpath: str, limits: Limits) -> Converted:
     if not text or not text.strip():
         raise SkippedFile("no main content found in the HTML page")
     metadata = trafilatura.extract_metadata(data)
-    title = " ".join((metadata.title or "").split()) if metadata is not None else ""
+    # The article's own first heading names it best; the page's <title> (which trafilatura may
+    # take from a menu or pop-up heading) only when the article has none.
+    title = "" if text.lstrip().startswith("# ") or metadata is None else " ".join((metadata.title or "").split())
     author = " ".join((metadata.author or "").split()) if metadata is not None else ""
     return Converted(text=text.strip("\n") + "\n", markup="markdown", title=title, author=author)
 
@@ -31,5 +33,5 @@ def sniff_html(head: bytes) -> bool:
     return b"\x00" not in head and _HTML_HINT.search(head[:4096]) is not None
 
 
-HTML = Converter(name="html", version=1, suffixes=(".html", ".htm", ".xhtml"), convert=convert_html,
+HTML = Converter(name="html", version=2, suffixes=(".html", ".htm", ".xhtml"), convert=convert_html,
                  sniff=sniff_html, label="HTML")
