@@ -107,7 +107,7 @@ class CitebotService:
         return Limits(seconds=s.convert_seconds, memory_mb=s.convert_memory_mb, max_pages=s.max_pages)
 
     def reindex(self, rebuild: bool = False, progress: ProgressFactory | None = None) -> IndexReport:
-        """Update the index on disk, then swap the live searcher to the new generation."""
+        """Update the index on disk, then swap the live searcher (when one is open) to the new generation."""
         with self._reindex_lock:
             report = update_index(
                 self.settings.docs, self.index_dir, self.embedder, self.chunking,
