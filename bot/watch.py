@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 from pathlib import Path
 
 import watchfiles
@@ -14,6 +17,7 @@ from index.errors import CitebotError
 from index.indexer import IndexReport
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Saves closer together than STEP_MS join one burst; a burst is cut at DEBOUNCE_MS at the latest.
 DEBOUNCE_MS = 1600
@@ -52,12 +56,38 @@ def watch_and_reindex(services: Sequence, on_report: Callable[[IndexReport], Non
                     on_error(CitebotError(f"re-index failed ({type(err).__name__}: {err}); still watching"))
 
 
+async def off_loop_abandonable(work: Callable[[], T]) -> T:
+    """work() in a daemon thread, awaited without blocking the event loop. Unlike
+    asyncio.to_thread, a re-index still running when the bot stops does not hold the process:
+    it is abandoned at exit, its unfinished generation folder never becomes current, and the
+    next run removes it."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future = loop.create_future()
+
+    def settle(setter, value) -> None:
+        if not done.done():
+            setter(value)
+
+    def run() -> None:
+        try:
+            result = work()
+        except BaseException as err:  # handed to the awaiting task, whatever it is
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+                loop.call_soon_threadsafe(settle, done.set_exception, err)
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, done.set_result, result)
+
+    threading.Thread(target=run, daemon=True, name="citebot-reindex").start()
+    return await done
+
+
 async def watch_in_background(service, stop_event: asyncio.Event | None = None) -> None:
     """The bot's watcher: re-indexes in a worker thread; answers keep coming from the old index."""
     async for changes in watchfiles.awatch(*service.settings.docs, watch_filter=relevant_change,
                                            debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=stop_event):
         try:
-            report = await asyncio.to_thread(service.reindex)
+            report = await off_loop_abandonable(service.reindex)
         except CitebotError as err:
             log.error("re-index after %d change(s) failed: %s", len(changes), err)
             continue

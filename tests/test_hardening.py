@@ -395,3 +395,21 @@ def test_a_moved_file_keeps_its_vectors(make_service, tmp_path):
     assert report.embedded == 0 and report.added == (f"{docs}/new.md",) and report.removed == (f"{docs}/old.md",)
     top = service.ask("when does the harbour office open?").excerpts[0]
     assert top.citation.file == f"{docs}/new.md" and "07:30" in top.text
+
+
+async def test_a_reindex_in_the_bot_runs_in_a_thread_that_cannot_hold_up_exit():
+    from bot.watch import off_loop_abandonable
+
+    seen = {}
+
+    def work():
+        seen["daemon"] = threading.current_thread().daemon
+        return 42
+
+    assert await off_loop_abandonable(work) == 42 and seen["daemon"] is True
+
+    def fails():
+        raise ValueError("disk on fire")
+
+    with pytest.raises(ValueError, match="disk on fire"):
+        await off_loop_abandonable(fails)

@@ -24,6 +24,7 @@ from bot.chat.reports import describe_report
 from bot.config import Settings
 from bot.discord.payload import Payload, answer_payload, escaped_within, sources_payload
 from bot.library import Library, Place
+from bot.watch import off_loop_abandonable
 from bot.types import Answer
 from index.errors import CitebotError, ConfigError, NetworkError
 
@@ -204,7 +205,7 @@ class CitebotCog(commands.Cog):
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
         try:  # this place's collection only: another server's documents are not this admin's
-            report = await asyncio.to_thread(self.bot.library.service(collection).reindex)
+            report = await off_loop_abandonable(self.bot.library.service(collection).reindex)
         except CitebotError as err:
             await interaction.followup.send(escaped_within(f"Re-index failed: {err}", REPLY_MAX), ephemeral=True)
             return
