@@ -54,7 +54,7 @@ def test_every_format_is_indexed_and_quoted_verbatim(formats_service):
     assert report.skipped == ()
     assert report.documents == 4
     converters = {d.relpath: d.converter for d in service.documents()}
-    assert converters == {"harbour_handbook.pdf": "pdf/1", "meeting_notes.docx": "docx/1",
+    assert converters == {"harbour_handbook.pdf": "pdf/2", "meeting_notes.docx": "docx/1",
                           "widgets_install.html": "html/2", "notes.md": "text/1"}
     for question in ("how much does a berth cost per night?", "how do I get voice support?",
                      "who migrates the website to the new host?"):
@@ -266,11 +266,11 @@ def test_a_new_converter_version_reconverts_only_its_files(make_service, tmp_pat
     shutil.copy(FORMATS / "harbour_handbook.pdf", docs)
     (docs / "a.md").write_text("The harbour office opens at 07:30.\n")
     service.reindex()
-    newer = Registry(tuple(replace(c, version=2) if c.name == "pdf" else c for c in BUILT_IN))
+    newer = Registry(tuple(replace(c, version=c.version + 1) if c.name == "pdf" else c for c in BUILT_IN))
     monkeypatch.setattr("index.indexer.registry", lambda: newer)
     report = service.reindex()
     assert report.changed == (f"{docs}/harbour_handbook.pdf",) and report.unchanged == 1
-    assert {d.relpath: d.converter for d in service.documents()}["harbour_handbook.pdf"] == "pdf/2"
+    assert {d.relpath: d.converter for d in service.documents()}["harbour_handbook.pdf"] == f"pdf/{PDF.version + 1}"
     assert not service.reindex().wrote  # and only once
 
 
@@ -305,3 +305,28 @@ def test_a_real_saved_docs_page_is_titled_by_its_heading_and_its_assets_are_pass
     assert answer.answered and answer.excerpts[0].citation.title == "What is rustdoc?"
     text = service.searcher.generation.document_text(f"{docs}/what-is-rustdoc.html")
     assert "Keyboard shortcuts" not in text and "color: red" not in text
+
+
+def test_a_pdf_without_bookmarks_takes_its_headings_from_larger_type():
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out)
+    for heading, sub in (("Opening hours", "Winter"), ("Mooring fees", "Discounts")):
+        pdf.setFont("Helvetica-Bold", 18)
+        pdf.drawString(72, 760, heading)
+        pdf.setFont("Helvetica", 11)
+        pdf.drawString(72, 730, f"Text about {heading.lower()} for visiting boats.")
+        pdf.drawString(72, 716, "Contents . . . . . . . . . . . 3")
+        pdf.setFont("Helvetica-Bold", 13)
+        pdf.drawString(72, 680, sub)
+        pdf.setFont("Helvetica", 11)
+        pdf.drawString(72, 660, "Members get a tenth off in winter.")
+        pdf.showPage()
+    pdf.save()
+    data = out.getvalue()
+    with ConversionWorker(Limits()) as worker:
+        doc = build_document(worker.convert(PDF, data, "h.pdf"), sha256_bytes(data), "d/h.pdf", "h.pdf")
+    assert [s.path for s in doc.sections] == [("Opening hours",), ("Opening hours", "Winter"), ("Mooring fees",),
+                                              ("Mooring fees", "Discounts")]
+    assert "Contents . ." in doc.text[doc.sections[0].start:doc.sections[0].end]  # a dotted leader line is text
