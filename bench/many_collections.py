@@ -2,7 +2,7 @@
 opened, the time to open a collection for its first question, and answer latency against a
 single collection.
 
-    python bench/collections.py
+    python bench/many_collections.py
 
 One synthetic corpus (bench/reindex.py's documents, ~1,000 passages) is indexed once and its
 index copied into ten collections' folders (index_dir/c0 … c9, all over the same docs folder,
