@@ -241,6 +241,8 @@ async def test_mentions_in_a_guild_and_dms_are_answered_from_their_collections(l
     import discord
     import discord.ext.test as dpytest
 
+    from tests.test_discord_bot import next_reply
+
     bot = create_bot(library.settings, library, sync_commands=False)
     await bot._async_setup_hook()
     await bot.setup_hook()
@@ -253,12 +255,7 @@ async def test_mentions_in_a_guild_and_dms_are_answered_from_their_collections(l
     try:
         async def reply(content, **where):
             await dpytest.message(content, **where)
-            for _ in range(200):
-                try:
-                    return dpytest.get_message()
-                except asyncio.QueueEmpty:
-                    await asyncio.sleep(0.05)
-            raise AssertionError("no reply within 10 s")
+            return await next_reply()
 
         in_guild = await reply(f"<@{bot.user.id}> {QUESTIONS[0]}")
         text = in_guild.embeds[0].description
