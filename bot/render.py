@@ -17,11 +17,6 @@ _ACTING = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u20
 _ACTING_IN_NAMES = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-# A Markdown code fence's own line (```python, ~~~): part of the verbatim excerpt, shown as
-# the code block it opens or closes, never as words of the prose around it.
-_FENCE_LINE = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[^\n]*(?:\n|$)", re.MULTILINE)
-
-
 def visible(text: str, keep_lines: bool = False) -> str:
     """text with control, escape and bidi-override characters shown as escapes (\\x1b, \\u202e)."""
     pattern = _ACTING if keep_lines else _ACTING_IN_NAMES
@@ -34,11 +29,23 @@ def citation_line(c: Citation) -> str:
     return f"[{c.n}] " + " · ".join(visible(p) for p in parts if p)
 
 
+def as_read(e: Excerpt) -> tuple[str, tuple[int, int] | None]:
+    """The excerpt as read: its text with the markup between units left out, and its highlight
+    moved to match (the highlight always lies within a unit)."""
+    text, highlight = e.text, e.highlight
+    for start, end in reversed(e.markup):
+        text = text[:start] + "\n" + text[end:]
+        if highlight is not None and highlight[0] >= end:
+            highlight = (highlight[0] - (end - start - 1), highlight[1] - (end - start - 1))
+    return text, highlight
+
+
 def _marked(e: Excerpt, bold: bool) -> str:
-    if not e.highlight:
-        return visible(e.text, keep_lines=True)
-    a, b = e.highlight
-    before, span, after = (visible(t, keep_lines=True) for t in (e.text[:a], e.text[a:b], e.text[b:]))
+    text, highlight = as_read(e)
+    if not highlight:
+        return visible(text, keep_lines=True)
+    a, b = highlight
+    before, span, after = (visible(t, keep_lines=True) for t in (text[:a], text[a:b], text[b:]))
     return f"{before}{_BOLD}{span}{_RESET}{after}" if bold else f"{before}**{span}**{after}"
 
 
@@ -52,17 +59,29 @@ class Segment:
 
 
 def segments(e: Excerpt) -> list[Segment]:
-    """The excerpt in prose and code runs, in order; code keeps its lines, its common indentation
-    removed (the first line's indentation is read from the text before it)."""
+    """The excerpt in prose and code runs, in order, markup between units left out; code keeps
+    its lines, its common indentation removed (the first line's indentation is read from the
+    text before it)."""
     out, at = [], 0
     for a, b in e.code:
-        if _FENCE_LINE.sub("", e.text[at:a]).strip():
-            out.append(Segment("prose", _FENCE_LINE.sub("", e.text[at:a]), at))
+        if _prose(e, at, a).strip():
+            out.append(Segment("prose", _prose(e, at, a), at))
         out.append(Segment("code", _dedented(e.text, a, b), a))
         at = b
-    if _FENCE_LINE.sub("", e.text[at:]).strip() or not out:
-        out.append(Segment("prose", _FENCE_LINE.sub("", e.text[at:]) if e.code else e.text[at:], at))
+    if _prose(e, at, len(e.text)).strip() or not out:
+        out.append(Segment("prose", _prose(e, at, len(e.text)), at))
     return out
+
+
+def _prose(e: Excerpt, a: int, b: int) -> str:
+    """e.text[a:b] without the markup between its units (a code fence or directive line is
+    shown as the code block it frames, never as words of the quote)."""
+    pieces, at = [], a
+    for start, end in e.markup:
+        if a <= start and end <= b:
+            pieces.append(e.text[at:start] + "\n")
+            at = end
+    return "".join(pieces) + e.text[at:b]
 
 
 def _dedented(text: str, a: int, b: int) -> str:

@@ -27,6 +27,7 @@ class Excerpt:
     citation: Citation
     highlight: tuple[int, int] | None = None  # offsets into text
     code: tuple[tuple[int, int], ...] = ()  # offsets into text of the code blocks it quotes whole
+    markup: tuple[tuple[int, int], ...] = ()  # offsets into text of markup between its units (a fence, a directive)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Answer:
                     "score": round(e.score, 4),
                     "highlight": list(e.highlight) if e.highlight else None,
                     "code": [list(c) for c in e.code],
+                    "markup": [list(m) for m in e.markup],
                     "citation": {
                         "n": e.citation.n, "path": e.citation.path, "file": e.citation.file,
                         "title": e.citation.title, "section": e.citation.section,

@@ -56,3 +56,17 @@ def test_unrelated_question_is_declined_not_guessed(seeds_service):
     answer = seeds_service.ask("What is the capital of Australia?")
     assert not answer.answered and answer.excerpts == ()
     assert "couldn't find" in answer.message
+
+
+def test_directive_and_fence_lines_inside_an_excerpt_are_not_shown_as_words(discordpy_service):
+    """rST: "… is as follows:" then ``.. code-block:: python3`` then the code. The quote stays
+    verbatim (the directive is in its text and marked as markup); what is shown leaves it out."""
+    from bot.render import as_read, render_text
+
+    answer = discordpy_service.ask("what does a cog with every special method look like?", k=6)
+    framed = [e for e in answer.excerpts if e.markup]
+    assert framed, [e.text[:80] for e in answer.excerpts]
+    for e in framed:
+        assert all(e.text[a:b].strip() for a, b in e.markup)
+        assert ".. code-block::" not in as_read(e)[0] and "```" not in as_read(e)[0]
+    assert ".. code-block::" not in render_text(answer)

@@ -110,7 +110,8 @@ def test_markdown_fence_lines_are_shown_as_the_code_block_not_as_words():
     text = "It will render like this:\n\n```\nfn foo() {}\n```\nYes, lines that start with `#` are hidden."
     start, end = text.index("fn foo"), text.index("{}") + 2
     c = Citation(1, "a.md", "docs/a.md", "A", "", "", 0, len(text))
-    e = Excerpt(text, "text", 0.9, c, code=((start, end),))
+    fences = ((text.index(":") + 1, text.index("fn foo")), (end, text.index("Yes")))
+    e = Excerpt(text, "text", 0.9, c, code=((start, end),), markup=fences)
     shown = render_text(Answer("q", True, "", (e,)))
     assert "```" not in shown and "fn foo() {}" in shown and "“Yes, lines that start with `#` are hidden.”" in shown
     embed = answer_payload(Answer("q", True, "", (e,))).embed

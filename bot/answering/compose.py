@@ -474,12 +474,16 @@ def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | 
         section=SECTION_SEPARATOR.join(p.section), author=doc.author, start=start, end=end,
         page=doc.page_at(start),
     )
-    code = tuple((a - start, b - start) for i, (a, b) in enumerate(p.sentences[cand.first:cand.last + 1], cand.first)
-                 if p.sentence_kind(i) == CODE) if span is not None else ()
+    units = p.sentences[cand.first:cand.last + 1] if span is not None else ()
+    code = tuple((a - start, b - start) for i, (a, b) in enumerate(units, cand.first) if p.sentence_kind(i) == CODE)
+    # Whatever stands between two quoted units is markup the index left out of them (a code
+    # fence, a directive line): quoted, since the excerpt is verbatim, but not shown as words.
+    markup = tuple((b - start, a - start) for (_, b), (a, _) in zip(units, units[1:])
+                   if p.text[b - p.start:a - p.start].strip())
     # Only the top excerpt gets its answer span marked: it is the one read first.
     return Excerpt(text=text, kind=p.kind, score=cand.score, citation=citation,
                    highlight=best_highlight(question, text, parts=_answer_parts(cand, text), reader=reader)
-                   if n == 1 else None, code=code)
+                   if n == 1 else None, code=code, markup=markup)
 
 
 def _answer_parts(cand: _Candidate, text: str) -> list[tuple[int, int]]:

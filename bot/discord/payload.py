@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.types import Answer, Excerpt
-from bot.render import citation_line, segments, visible
+from bot.render import as_read, citation_line, segments, visible
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -89,15 +89,16 @@ def _excerpt_markdown(e: Excerpt, limit: int) -> str:
         shown = _with_code_blocks(e)
         if len(shown) <= limit:
             return shown
-    if e.highlight:
-        a, b = e.highlight
-        before, span, after = _one_line(e.text[:a]), _one_line(e.text[a:b]), _one_line(e.text[b:])
-        before = before + " " if e.text[:a] and e.text[a - 1].isspace() else before
-        after = " " + after if e.text[b:] and e.text[b].isspace() else after
+    text, highlight = as_read(e)
+    if highlight:
+        a, b = highlight
+        before, span, after = _one_line(text[:a]), _one_line(text[a:b]), _one_line(text[b:])
+        before = before + " " if text[:a] and text[a - 1].isspace() else before
+        after = " " + after if text[b:] and text[b].isspace() else after
         whole = f"{before}{span}{after}"
         if len(escape(whole)) <= room and span:
             return f"{prefix}{escape(before)}**{escape(span)}**{escape(after)}{suffix}"
-    return f"{prefix}{escaped_within(_one_line(e.text), room + 4)}{suffix}"
+    return f"{prefix}{escaped_within(_one_line(text), room + 4)}{suffix}"
 
 
 def _with_code_blocks(e: Excerpt) -> str:
