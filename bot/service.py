@@ -20,13 +20,12 @@ from index.chunking import ChunkSettings
 from index.converters import Limits
 from index.dense import DenseSpec
 from index import onnx_query
-from index.documents import iter_candidate_files
 from index.embedding import Embedder, resolve_model, shared_embedder
 from index.errors import IndexCorrupt, IndexNotFound, ModelError
-from index.indexer import IndexReport, ProgressFactory, shown_path, update_index
+from index.indexer import IndexReport, ProgressFactory, changes_since_build, update_index
 from index.search import Searcher
 from index.store import (
-    Compatibility, DocumentInfo, current_manifest, indexed_files, load_generation, previous_generation_name, read_current_name,
+    Compatibility, DocumentInfo, current_manifest, load_generation, previous_generation_name, read_current_name,
     read_manifest, verify_files,
 )
 
@@ -212,23 +211,9 @@ class CitebotService:
         """How the docs folders differ from what the index holds ("" when they do not): by file
         names and modification times only, nothing is read."""
         try:
-            known, built_at = indexed_files(self.index_dir)
+            added, changed, removed = changes_since_build(self.settings.docs, self.index_dir)
         except IndexCorrupt:
             return ""
-        if not built_at:
-            return ""
-        present: dict[str, float] = {}
-        for folder in self.settings.docs:
-            root = Path(folder)
-            if root.is_dir():
-                for file in iter_candidate_files(root):
-                    try:
-                        present[shown_path(folder, file.relative_to(root).as_posix())] = file.lstat().st_mtime
-                    except OSError:
-                        continue
-        added = len(set(present) - known)
-        removed = len(known - set(present))
-        changed = sum(1 for path, mtime in present.items() if path in known and mtime > built_at)
         if not (added or removed or changed):
             return ""
         return (f"the docs changed since the index was built ({added} added, {changed} changed, {removed} removed); "

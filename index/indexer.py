@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -17,7 +18,8 @@ from index.embedding import Embedder
 from index.dense import choose_dense
 from index.errors import DocsError, IndexCorrupt, IndexEmpty, SkippedFile
 from index.store import (
-    Compatibility, DocumentInfo, DocumentRows, clean_leftovers, current_manifest, index_lock, load_generation,
+    Compatibility, DocumentInfo, DocumentRows, clean_leftovers, current_manifest, index_lock, indexed_files,
+    load_generation,
     write_generation,
 )
 
@@ -96,6 +98,23 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int,
                 continue
             files.append(SourceFile(shown, relpath, file, data, sha256, converter))
     return files, skipped
+
+
+def changes_since_build(docs_folders: Sequence[str], index_dir: Path) -> tuple[int, int, int]:
+    """Files added, changed and removed in the docs folders since the current generation was
+    built, by names and modification times only (nothing is read); zeros when there is none."""
+    known, built_at = indexed_files(index_dir)
+    if not built_at:
+        return 0, 0, 0
+    present: dict[str, float] = {}
+    for folder in docs_folders:
+        root = Path(folder)
+        if root.is_dir():
+            for file in iter_candidate_files(root):
+                with contextlib.suppress(OSError):
+                    present[shown_path(folder, file.relative_to(root).as_posix())] = file.lstat().st_mtime
+    changed = sum(1 for path, mtime in present.items() if path in known and mtime > built_at)
+    return len(set(present) - known), changed, len(known - set(present))
 
 
 def shown_path(folder: str, relpath: str) -> str:
@@ -250,15 +269,6 @@ def _reusable_generation(index_dir: Path, compat: Compatibility, rebuild: bool):
         return None, f"previous index unusable ({err})"
 
 
-def _embed_documents(
-    files: Sequence[SourceFile], embedder: Embedder, chunking: ChunkSettings,
-    progress: ProgressFactory | None, skipped: list[Skipped], limits: Limits,
-) -> Iterator[DocumentRows]:
-    """Convert, chunk and embed files in path order, a batch at a time; bad files go to skipped."""
-    with ConversionWorker(limits) as worker:
-        yield from _embed_batches(files, embedder, chunking, progress, skipped, worker)
-
-
 def read_document(f: SourceFile, worker: ConversionWorker) -> Document:
     """A file through its converter (in the bounded child process when the converter asks for it)."""
     converter = f.converter
@@ -267,52 +277,54 @@ def read_document(f: SourceFile, worker: ConversionWorker) -> Document:
     return build_document(converted, f.sha256, f.path, f.relpath, converter.key)
 
 
-def _embed_batches(
+def _embed_documents(
     files: Sequence[SourceFile], embedder: Embedder, chunking: ChunkSettings,
-    progress: ProgressFactory | None, skipped: list[Skipped], worker: ConversionWorker,
+    progress: ProgressFactory | None, skipped: list[Skipped], limits: Limits,
 ) -> Iterator[DocumentRows]:
-    tick = progress(len(files)) if progress and files else None
-    for start in range(0, len(files), _EMBED_BATCH_FILES):
-        batch = files[start:start + _EMBED_BATCH_FILES]
-        parsed: list[tuple[Document, list[Passage]]] = []
-        for f in batch:
-            try:
-                doc = read_document(f, worker)
-            except SkippedFile as why:
-                skipped.append(Skipped(f.path, str(why), f.sha256))
-                continue
-            passages = chunk_document(doc, chunking, embedder.count_tokens)
-            if not passages:
-                skipped.append(Skipped(f.path, "no text to index (only images, headings or blank lines)", f.sha256))
-                continue
-            parsed.append((doc, passages))
-        all_passages = [p for _, passages in parsed for p in passages]
-        # Each passage is embedded after its context line, so its sentences are read in context
-        # too; their offsets move by the context's length.
-        titles = [doc.title for doc, passages in parsed for _ in passages]
-        contexts = [context_line(title, p.section) + "\n" for title, p in zip(titles, all_passages)]
-        texts = [context + p.text for context, p in zip(contexts, all_passages)]
-        spans = [[(a - p.start + len(context), b - p.start + len(context)) for a, b in p.sentences]
-                 if p.kind == "text" else [] for context, p in zip(contexts, all_passages)]
-        # Each sentence is also read on its own after the context line: "the town" under a title that names it.
-        span_texts = [[context + p.text[a - p.start:b - p.start] for a, b in p.sentences] if p.kind == "text" else []
-                      for context, p in zip(contexts, all_passages)]
-        vectors, sentence_vectors = (embedder.encode_passages(texts, spans, span_texts=span_texts)
-                                     if texts else (None, []))
-        at = 0
-        now = time.time()
-        for doc, passages in parsed:
-            n = len(passages)
-            yield DocumentRows(
-                DocumentInfo(doc.path, doc.relpath, doc.title, doc.author, doc.sha256, n, now, doc.converter, doc.pages),
-                doc.text,
-                passages,
-                np.asarray(vectors[at:at + n]),
-                sentence_vectors[at:at + n],
-            )
-            at += n
-        if tick is not None:
-            tick(len(batch))
+    """Convert, chunk and embed files in path order, a batch at a time; bad files go to skipped."""
+    with ConversionWorker(limits) as worker:
+        tick = progress(len(files)) if progress and files else None
+        for start in range(0, len(files), _EMBED_BATCH_FILES):
+            batch = files[start:start + _EMBED_BATCH_FILES]
+            parsed: list[tuple[Document, list[Passage]]] = []
+            for f in batch:
+                try:
+                    doc = read_document(f, worker)
+                except SkippedFile as why:
+                    skipped.append(Skipped(f.path, str(why), f.sha256))
+                    continue
+                passages = chunk_document(doc, chunking, embedder.count_tokens)
+                if not passages:
+                    skipped.append(Skipped(f.path, "no text to index (only images, headings or blank lines)", f.sha256))
+                    continue
+                parsed.append((doc, passages))
+            all_passages = [p for _, passages in parsed for p in passages]
+            # Each passage is embedded after its context line, so its sentences are read in context
+            # too; their offsets move by the context's length.
+            titles = [doc.title for doc, passages in parsed for _ in passages]
+            contexts = [context_line(title, p.section) + "\n" for title, p in zip(titles, all_passages)]
+            texts = [context + p.text for context, p in zip(contexts, all_passages)]
+            spans = [[(a - p.start + len(context), b - p.start + len(context)) for a, b in p.sentences]
+                     if p.kind == "text" else [] for context, p in zip(contexts, all_passages)]
+            # Each sentence is also read on its own after the context line: "the town" under a title that names it.
+            span_texts = [[context + p.text[a - p.start:b - p.start] for a, b in p.sentences] if p.kind == "text" else []
+                          for context, p in zip(contexts, all_passages)]
+            vectors, sentence_vectors = (embedder.encode_passages(texts, spans, span_texts=span_texts)
+                                         if texts else (None, []))
+            at = 0
+            now = time.time()
+            for doc, passages in parsed:
+                n = len(passages)
+                yield DocumentRows(
+                    DocumentInfo(doc.path, doc.relpath, doc.title, doc.author, doc.sha256, n, now, doc.converter, doc.pages),
+                    doc.text,
+                    passages,
+                    np.asarray(vectors[at:at + n]),
+                    sentence_vectors[at:at + n],
+                )
+                at += n
+            if tick is not None:
+                tick(len(batch))
 
 
 def _report(manifest, added, changed, removed, unchanged, embedded, skipped, started, reason, wrote) -> IndexReport:
