@@ -240,8 +240,8 @@ class CitebotBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         library = self.library
-        for name in library.names:  # built (if missing) now; opened at the first question
-            await asyncio.to_thread(library.service(name).ensure_index)
+        # run_bot built every index before logging in; a single collection is opened now, several
+        # each at its first question (open() builds one that is still missing).
         if len(library.names) == 1:
             await asyncio.to_thread(library.open, library.names[0])
         # Loading the question encoder (and, the first time, exporting the model to ONNX)
