@@ -74,7 +74,8 @@ def build(size: int, index_dir: Path, dense: str) -> dict:
     from bot.evaluate import eval_settings, load_eval_file
     from bot.service import CitebotService
     from index.embedding import shared_embedder
-    from index.store import DocumentInfo, DocumentRows, index_lock, load_generation, write_generation
+    from index.generation import DocumentInfo, DocumentRows
+    from index.store import index_lock, load_generation, write_generation
 
     settings = Settings()
     embedder = shared_embedder(settings.model)

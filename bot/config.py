@@ -85,6 +85,24 @@ class Settings:
                                            "secret cannot be quoted)")
     dense_index: str = _key("auto", "str", f"vector index: exact (`flat`) up to {HNSW_ABOVE:,} passages, approximate "
                             "(`hnsw`) above; or force one", choices=DENSE_CHOICES)
+    store: str = _key("faiss", "str", "where the index lives: `faiss` (embedded: folders under `index_dir`, no server) "
+                      "or `qdrant` (a Qdrant server or cluster, or Qdrant's local mode; see README, Scaling out)",
+                      choices=("faiss", "qdrant"))
+    qdrant_url: str | None = _key(None, "str", "with `store: qdrant`: the server or cluster, e.g. "
+                                  "`http://qdrant:6333`")
+    qdrant_path: str | None = _key(None, "str", "with `store: qdrant`: a folder for Qdrant's embedded local mode "
+                                   "instead of a server (tests and trials; one process at a time)")
+    qdrant_api_key: str | None = _key(None, "str", "the Qdrant API key; set it in the environment "
+                                      "(`CITEBOT_QDRANT_API_KEY`), not in the file")
+    qdrant_prefix: str = _key("citebot-", "str", "start of every Qdrant collection and alias name this deployment "
+                              "makes, so several deployments can share one cluster")
+    qdrant_shards: int = _key(1, "int", "shards of each new Qdrant collection (a cluster spreads them over its "
+                              "nodes)", 1, 1024)
+    qdrant_replicas: int = _key(1, "int", "copies of each shard in a Qdrant cluster (2: one node can fail)", 1, 16)
+    qdrant_timeout_seconds: float = _key(10.0, "float", "longest wait for one Qdrant request", 0.1, 600.0)
+    reload_check_seconds: float = _key(10.0, "float", "how often a running bot checks whether another process (a "
+                                       "separate `citebot index`, or another replica's) made a new index current, "
+                                       "and switches to it; 0: never", 0.0, 86400.0)
     log_level: str = _key("INFO", "str", "DEBUG, INFO, WARNING or ERROR", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     log_format: str = _key("%(asctime)s %(levelname)s %(name)s: %(message)s", "str", "Python logging format")
     watch: bool = _key(False, "bool", "re-index when files in the docs folders change")
@@ -150,6 +168,7 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
     if settings.chunk_overlap * 2 > settings.chunk_tokens:
         raise ConfigError(f"chunk_overlap: {settings.chunk_overlap} must be at most half of chunk_tokens ({settings.chunk_tokens})")
     check_collections(settings, str(path))
+    check_store(settings, str(path))
     try:
         logging.Formatter(settings.log_format, validate=True)
     except (ValueError, TypeError) as err:
@@ -174,6 +193,25 @@ def check_collections(settings: Settings, where: str = "config") -> None:
                     raise ConfigError(f"{where}: collections.{c.name}.{kind}: {kind[:-1]} {place} is already mapped "
                                       f"to collection {owner[place]!r}; each {kind[:-1]} answers from one collection")
                 owner[place] = c.name
+
+
+_QDRANT_PREFIX = re.compile(r"^[A-Za-z0-9_-]{0,40}$")  # Qdrant names collections after it
+
+
+def check_store(settings: Settings, where: str = "config") -> None:
+    """The Qdrant keys: where the server is, exactly once, and a prefix Qdrant accepts in names."""
+    if not _QDRANT_PREFIX.match(settings.qdrant_prefix):
+        raise ConfigError(f"{where}: qdrant_prefix: {settings.qdrant_prefix!r} must be up to 40 letters, digits, "
+                          "- and _")
+    if settings.store != "qdrant":
+        return
+    if settings.qdrant_url and settings.qdrant_path:
+        raise ConfigError(f"{where}: qdrant_url and qdrant_path are both set; a store is a server or a local "
+                          "folder, not both")
+    if not (settings.qdrant_url or settings.qdrant_path):
+        raise ConfigError(f"{where}: store: qdrant needs qdrant_url (a server) or qdrant_path (a local folder)")
+    if settings.qdrant_url and not re.match(r"^https?://[^\s/]+", settings.qdrant_url):
+        raise ConfigError(f"{where}: qdrant_url: {settings.qdrant_url!r} must be an http:// or https:// URL")
 
 
 def source_of(key: str, path: Path, environ, overrides) -> str:
@@ -322,5 +360,6 @@ def as_display(settings: Settings) -> dict[str, Any]:
         if f.name == "collections":
             value = {c.name: {k: list(v) for k, v in asdict(c).items() if k != "name"} for c in value}
         out[f.name] = list(value) if isinstance(value, tuple) else value
+    out["qdrant_api_key"] = "set (hidden)" if settings.qdrant_api_key else None
     out["discord_token"] = "set (hidden)" if os.environ.get("DISCORD_TOKEN") else "not set"
     return out

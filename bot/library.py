@@ -102,8 +102,11 @@ class Library:
         index_dir = Path(self.settings.index_dir)
         if self.settings.collections:
             index_dir = index_dir / name
+        prefix = self.settings.qdrant_prefix
+        if self.settings.collections:
+            prefix = f"{prefix}{name}-"  # each collection its own generations and alias in Qdrant too
         return replace(self.settings, docs=collection.docs, index_dir=str(index_dir), collections=(),
-                       default_collection=None, dm_collection=None)
+                       default_collection=None, dm_collection=None, qdrant_prefix=prefix)
 
     def service(self, name: str) -> CitebotService:
         """The collection's service (not yet opened: that happens at its first question)."""

@@ -7,6 +7,7 @@ swaps the Searcher in one assignment, so every answer comes from a single genera
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,10 +25,8 @@ from index.embedding import Embedder, resolve_model, shared_embedder
 from index.errors import IndexCorrupt, IndexNotFound, ModelError
 from index.indexer import IndexReport, ProgressFactory, changes_since_build, update_index
 from index.search import Searcher
-from index.store import (
-    Compatibility, DocumentInfo, current_manifest, load_generation, previous_generation_name, read_current_name,
-    read_manifest, verify_files,
-)
+from index.generation import Compatibility, DocumentInfo, GenerationStore
+from index.store import FaissStore
 
 
 _readers: dict[str, OnnxReader | None] = {}
@@ -44,6 +43,17 @@ def _shared_reader(embedder: Embedder) -> OnnxReader | None:
                 model_dir = None  # the search reports it
             _readers[embedder.model_name] = model_dir and find_reader(model_dir, lambda: embedder.cpu_model)
         return _readers[embedder.model_name]
+
+
+def open_store(settings: Settings) -> GenerationStore:
+    """Where this collection's generations live: folders under index_dir (FAISS), or Qdrant."""
+    if settings.store == "qdrant":
+        from index.qdrant_store import QdrantPlace, QdrantStore  # qdrant-client is imported only when used
+        place = QdrantPlace(url=settings.qdrant_url, path=settings.qdrant_path, api_key=settings.qdrant_api_key,
+                            prefix=settings.qdrant_prefix, timeout=settings.qdrant_timeout_seconds,
+                            shards=settings.qdrant_shards, replicas=settings.qdrant_replicas)
+        return QdrantStore(place, lock_dir=Path(settings.index_dir))
+    return FaissStore(Path(settings.index_dir))
 
 
 @dataclass(frozen=True)
@@ -66,8 +76,10 @@ class CitebotService:
         self.settings = settings
         self.embedder = embedder or shared_embedder(settings.model, settings.device)
         self.index_dir = Path(settings.index_dir)
+        self.store = open_store(settings)
         self._searcher: Searcher | None = None
         self._reindex_lock = threading.Lock()
+        self._checked_at = time.monotonic()
         self.warning = ""  # set when serving a fallback generation
 
     @property
@@ -91,7 +103,7 @@ class CitebotService:
 
     def index_is_current_for_docs(self) -> bool:
         try:
-            manifest = current_manifest(self.index_dir)
+            manifest = self.store.current_manifest()
         except IndexCorrupt:
             return False
         return (
@@ -109,7 +121,7 @@ class CitebotService:
         """Update the index on disk, then swap the live searcher (when one is open) to the new generation."""
         with self._reindex_lock:
             report = update_index(
-                self.settings.docs, self.index_dir, self.embedder, self.chunking,
+                self.settings.docs, self.store, self.embedder, self.chunking,
                 self.settings.max_file_bytes, rebuild=rebuild, progress=progress,
                 dense_index=self.settings.dense_index, limits=self.conversion_limits,
                 follow_links_outside_docs=self.settings.follow_links_outside_docs,
@@ -129,13 +141,13 @@ class CitebotService:
     def open(self) -> None:
         """Load the current generation; on corruption fall back to the previous one."""
         try:
-            generation = load_generation(self.index_dir, self.compatibility)
+            generation = self.store.open(self.compatibility)
             self.warning = ""
         except IndexCorrupt as err:
-            fallback = previous_generation_name(self.index_dir)
+            fallback = self.store.previous_name()
             if not fallback:
                 raise
-            generation = load_generation(self.index_dir, self.compatibility, name=fallback)
+            generation = self.store.open(self.compatibility, name=fallback)
             self.warning = f"{err} (serving the previous generation meanwhile)"
         old, self._searcher = self._searcher, Searcher(generation, self.embedder)
         # The old generation's files may still be read by an answer in flight; its memory
@@ -158,7 +170,24 @@ class CitebotService:
         assert self._searcher is not None
         return self._searcher
 
+    def follow_current(self, now: float | None = None) -> bool:
+        """Switch to the store's current generation when another process made a new one current
+        (checked at most every reload_check_seconds); True when it switched."""
+        every = self.settings.reload_check_seconds
+        now = time.monotonic() if now is None else now
+        if self._searcher is None or every <= 0 or now - self._checked_at < every:
+            return False
+        self._checked_at = now
+        name = self.store.current_name()
+        if not name or name == self._searcher.generation.name:
+            return False
+        with self._reindex_lock:  # not while this process is swapping in its own build
+            if name != self._searcher.generation.name:
+                self.open()
+        return True
+
     def ask(self, question: str, k: int | None = None) -> Answer:
+        self.follow_current()
         searcher = self.searcher  # one generation for the whole answer
         settings = self.answer_settings
         if k is not None:
@@ -180,12 +209,7 @@ class CitebotService:
 
     def verify(self) -> int:
         """Hash every file of the current generation in full; IndexCorrupt names a damaged one."""
-        name = read_current_name(self.index_dir)
-        if not name:
-            raise IndexNotFound(f"no index in {self.index_dir}; run: citebot index")
-        manifest = read_manifest(self.index_dir / name)
-        verify_files(self.index_dir / name, manifest, full=True)
-        return len(manifest["files"])
+        return self.store.verify(full=True)
 
     def degraded(self) -> str:
         """Why answers here run below their best ("" when they do not): without a writable cache
@@ -211,7 +235,7 @@ class CitebotService:
         """How the docs folders differ from what the index holds ("" when they do not): by file
         names and modification times only, nothing is read."""
         try:
-            added, changed, removed = changes_since_build(self.settings.docs, self.index_dir)
+            added, changed, removed = changes_since_build(self.settings.docs, self.store)
         except IndexCorrupt:
             return ""
         if not (added or removed or changed):
@@ -220,17 +244,17 @@ class CitebotService:
                 "run: citebot index")
 
     def status(self) -> Status:
-        manifest = current_manifest(self.index_dir)
+        manifest = self.store.current_manifest()
         if manifest is None:
-            raise IndexNotFound(f"no index in {self.index_dir}; run: citebot index")
+            raise IndexNotFound(f"no index in {self.store.where}; run: citebot index")
         warning = ""
         try:
-            verify_files(self.index_dir / read_current_name(self.index_dir), manifest)
+            self.store.verify()
         except IndexCorrupt as err:
-            older = previous_generation_name(self.index_dir)
+            older = self.store.previous_name()
             warning = f"{err}" + (f" (answers come from the previous generation, {older})" if older else "")
         return Status(
-            index_dir=str(self.index_dir),
+            index_dir=self.store.where,
             generation=int(manifest.get("generation", 0)),
             model=manifest["model"],
             documents=manifest["counts"]["documents"],

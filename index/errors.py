@@ -59,3 +59,7 @@ class SkippedFile(CitebotError):
 
 class NetworkError(CitebotError):
     """A service the bot needs (Discord) cannot be reached."""
+
+
+class StoreUnavailable(CitebotError):
+    """The server holding the index (Qdrant) cannot be reached or refused a request."""

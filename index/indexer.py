@@ -17,11 +17,7 @@ from index.documents import Document, build_document, iter_candidate_files, read
 from index.embedding import Embedder
 from index.dense import choose_dense
 from index.errors import DocsError, IndexCorrupt, IndexEmpty, SkippedFile
-from index.store import (
-    Compatibility, DocumentInfo, DocumentRows, clean_leftovers, current_manifest, index_lock, indexed_files,
-    load_generation,
-    write_generation,
-)
+from index.generation import QDRANT_DENSE, Compatibility, DocumentInfo, DocumentRows, GenerationStore
 
 ProgressFactory = Callable[[int], Callable[[int], None]]  # total documents -> advance(documents done)
 # Documents parsed and embedded together: enough passages for full, length-sorted batches,
@@ -100,10 +96,10 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int,
     return files, skipped
 
 
-def changes_since_build(docs_folders: Sequence[str], index_dir: Path) -> tuple[int, int, int]:
+def changes_since_build(docs_folders: Sequence[str], store: GenerationStore) -> tuple[int, int, int]:
     """Files added, changed and removed in the docs folders since the current generation was
     built, by names and modification times only (nothing is read); zeros when there is none."""
-    known, built_at = indexed_files(index_dir)
+    known, built_at = store.indexed_files()
     if not built_at:
         return 0, 0, 0
     present: dict[str, float] = {}
@@ -132,7 +128,7 @@ def _is_utf8(name: str) -> bool:
 
 def update_index(
     docs_folders: Sequence[str],
-    index_dir: Path,
+    store: GenerationStore,
     embedder: Embedder,
     chunking: ChunkSettings,
     max_file_bytes: int,
@@ -146,9 +142,9 @@ def update_index(
     started = time.perf_counter()
     compat = Compatibility.of(embedder.model_name, chunking)
     files, skipped = scan_docs(docs_folders, max_file_bytes, follow_links_outside_docs)
-    with index_lock(index_dir):
-        clean_leftovers(index_dir)
-        previous, reason = _reusable_generation(index_dir, compat, rebuild)
+    with store.lock():
+        store.clean_leftovers()
+        previous, reason = _reusable_generation(store, compat, rebuild)
         old_docs = {d.path: d for d in previous.documents()} if previous else {}
         current = {f.path: f for f in files}
         removed = tuple(sorted(set(old_docs) - set(current)))
@@ -209,9 +205,7 @@ def update_index(
                 manifest_skipped.append((s.path, why, s.sha256))
 
         try:
-            manifest = write_generation(
-                index_dir, compat, embedder.dimension, docs_folders, rows(), manifest_skipped, dense_index,
-            )
+            manifest = store.write(compat, embedder.dimension, docs_folders, rows(), manifest_skipped, dense_index)
         except IndexEmpty:
             where = ", ".join(docs_folders)
             detail = f"; {len(skipped)} file(s) skipped" if skipped else ""
@@ -247,13 +241,15 @@ def _moved_rows(rows: DocumentRows, f: SourceFile) -> DocumentRows:
 def _same_dense_choice(manifest: dict, configured: str) -> bool:
     """Whether the stored dense index is what would be chosen now (else rewrite, reusing vectors)."""
     stored = manifest.get("dense_index", {}).get("type")
+    if stored == QDRANT_DENSE:  # Qdrant builds its own HNSW index; dense_index does not apply
+        return True
     return stored == choose_dense(manifest["counts"]["passages"], configured).type
 
 
-def _reusable_generation(index_dir: Path, compat: Compatibility, rebuild: bool):
+def _reusable_generation(store: GenerationStore, compat: Compatibility, rebuild: bool):
     """The current generation if its vectors can be reused, else None and why not."""
     try:
-        manifest = current_manifest(index_dir)
+        manifest = store.current_manifest()
     except IndexCorrupt as err:
         return None, f"previous index unusable ({err})"
     if manifest is None:
@@ -264,7 +260,7 @@ def _reusable_generation(index_dir: Path, compat: Compatibility, rebuild: bool):
     if mismatch:
         return None, mismatch
     try:
-        return load_generation(index_dir, compat), ""
+        return store.open(compat), ""
     except IndexCorrupt as err:
         return None, f"previous index unusable ({err})"
 

@@ -1,8 +1,9 @@
 """Question -> ranked passages, each with a score for every sentence in it.
 
-Dense (FAISS inner product on normalised vectors, i.e. cosine) and lexical (BM25) results
-are fused by reciprocal rank; the cosine stays attached to each hit so the answer layer can
-judge whether anything relevant was found at all.
+Dense (cosine) and lexical (BM25) candidates, from whichever store holds the generation
+(index/generation.py), are fused here by reciprocal rank, the same way for every store; the
+cosine stays attached to each hit so the answer layer can judge whether anything relevant was
+found at all.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 
 from index.chunking import Passage
 from index.embedding import Embedder
-from index.store import DocumentInfo, Generation
+from index.generation import DocumentInfo, Generation
 from index.terms import terms
 
 _RRF_K = 60
@@ -55,45 +56,33 @@ class Searcher:
         query = self.embedder.encode_queries([question])[0]
         t1 = time.perf_counter()
         hits = self.search_vector(question, query, k)
-        weights = self.generation.lexical.idf(terms(question))
+        weights = self.generation.term_weights(terms(question))
         return SearchResult(question, hits, self.generation.number, t1 - t0, time.perf_counter() - t1, weights)
 
     def search_vector(self, question: str, query: np.ndarray, k: int) -> tuple[Hit, ...]:
         gen = self.generation
         if gen.size == 0:
             return ()
-        n = min(self.candidates, gen.size)
-        found_ids, found_scores = gen.dense.search(query, n)
-        dense_ids = found_ids.tolist()
-        lexical_ids, lexical_scores = gen.lexical.search(question, n)
-
+        found = gen.candidates(query, question, min(self.candidates, gen.size))
         fused: dict[int, float] = {}
-        for rank, pid in enumerate(dense_ids):
-            fused[pid] = fused.get(pid, 0.0) + 1.0 / (_RRF_K + rank)
-        for rank, pid in enumerate(lexical_ids.tolist()):
-            fused[pid] = fused.get(pid, 0.0) + 1.0 / (_RRF_K + rank)
-        lexical_of = dict(zip(lexical_ids.tolist(), lexical_scores.tolist()))
+        for ids in (found.dense_ids, found.lexical_ids):
+            for rank, pid in enumerate(ids):
+                fused[pid] = fused.get(pid, 0.0) + 1.0 / (_RRF_K + rank)
+        lexical_of = dict(zip(found.lexical_ids, found.lexical_scores))
         top = sorted(fused, key=lambda pid: -fused[pid])[:k]
-
-        stored = gen.passages(top)
-        dense_of = dict(zip(dense_ids, found_scores.tolist()))  # exact cosines already
-        lexical_only = sorted(pid for pid in top if pid not in dense_of)
-        if lexical_only:
-            dense_of.update(zip(lexical_only, (np.asarray(gen.vectors[lexical_only], dtype=np.float32) @ query).tolist()))
+        read = gen.read(top, query)
         hits = []
         for pid in top:
-            item = stored.get(pid)
+            item = read.get(pid)
             if item is None:
                 continue
-            count = len(item.passage.sentences)
-            sentence_vectors = np.asarray(gen.sentence_vectors[item.first_sentence:item.first_sentence + count], dtype=np.float32)
             hits.append(Hit(
                 passage=item.passage,
                 document=self._document(item.passage.doc_path),
                 score=fused[pid],
-                dense=float(dense_of[pid]),
+                dense=item.cosine,
                 lexical=float(lexical_of.get(pid, 0.0)),
-                sentence_scores=tuple((sentence_vectors @ query).tolist()),
+                sentence_scores=item.sentence_cosines,
             ))
         return tuple(hits)
 

@@ -14,7 +14,6 @@ CURRENT, so a crash at any moment leaves either the old or the new generation wh
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import errno
 import fcntl
@@ -28,20 +27,21 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from index.chunking import ChunkSettings, Passage, context_line
+from index.chunking import Passage, context_line
 from index.dense import DenseIndex, DenseSpec, build_dense, choose_dense
 from index.errors import IndexCorrupt, IndexEmpty, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
+from index.generation import (
+    FORMAT_VERSION, Candidates, Compatibility, DocumentInfo, DocumentRows, ReadPassage, StoredPassage,
+)
 from index.lexical import LexicalIndex
 from index.rows import RowFile
 from index.terms import terms
 
-FORMAT_VERSION = 8  # bump when stored data or its tokenization changes
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
 _TMP_PREFIX = "tmp-"
@@ -70,57 +70,6 @@ CREATE TABLE passages (
 CREATE INDEX passages_doc ON passages(doc_path);
 CREATE TABLE sentences (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL, kind TEXT NOT NULL);
 """
-
-
-@dataclass(frozen=True)
-class DocumentInfo:
-    path: str
-    relpath: str
-    title: str
-    author: str
-    sha256: str
-    passages: int
-    indexed_at: float
-    converter: str = ""  # name/version of the converter that read it (index/converters/)
-    pages: tuple[int, ...] = ()  # where each page starts in its text; () for formats without pages
-
-    def page_at(self, offset: int | None) -> int | None:
-        """The 1-based page an offset of the text falls on, or None for a format without pages."""
-        if not self.pages or offset is None:
-            return None
-        return bisect.bisect_right(self.pages, offset)
-
-
-@dataclass(frozen=True)
-class Compatibility:
-    """What every vector in one generation must share; a difference forces a full rebuild."""
-
-    model: str
-    chunking: dict
-
-    @classmethod
-    def of(cls, model: str, chunking: ChunkSettings) -> "Compatibility":
-        return cls(model, asdict(chunking))
-
-    def mismatch(self, manifest: dict) -> str:
-        if manifest.get("format") != FORMAT_VERSION:
-            return f"index format {manifest.get('format')} differs from this version's {FORMAT_VERSION}"
-        if manifest.get("model") != self.model:
-            return f"index was built with model {manifest.get('model')!r}, configured model is {self.model!r}"
-        if manifest.get("chunking") != self.chunking:
-            return f"chunking settings changed from {manifest.get('chunking')} to {self.chunking}"
-        return ""
-
-
-@dataclass
-class DocumentRows:
-    """Everything one document contributes to a generation, ready to be written."""
-
-    document: DocumentInfo
-    text: str
-    passages: list[Passage]
-    vectors: np.ndarray
-    sentence_vectors: list[np.ndarray] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- locking
@@ -452,18 +401,13 @@ def verify_files(folder: Path, manifest: dict, full: bool = False) -> None:
             )
 
 
-@dataclass(frozen=True)
-class StoredPassage:
-    id: int
-    passage: Passage
-    first_sentence: int
-
-
-class Generation:
-    """One immutable, fully loaded index generation. Safe to share between threads."""
+class FaissGeneration:
+    """One immutable generation on local disk (index/generation.py's Generation). Safe to share
+    between threads."""
 
     def __init__(self, folder: Path, manifest: dict):
         self.folder = folder
+        self.name = folder.name
         self.manifest = manifest
         self.number = int(manifest.get("generation", 0))
         self.size = int(manifest["counts"]["passages"])
@@ -483,7 +427,35 @@ class Generation:
         self.vectors.close()
         self.sentence_vectors.close()
 
+    def candidates(self, query: np.ndarray, question: str, n: int) -> Candidates:
+        n = min(n, self.size)
+        dense_ids, dense_scores = self.dense.search(query, n)
+        lexical_ids, lexical_scores = self.lexical.search(question, n)
+        return Candidates(tuple(dense_ids.tolist()), tuple(dense_scores.tolist()),
+                          tuple(lexical_ids.tolist()), tuple(lexical_scores.tolist()))
+
+    def read(self, ids: Sequence[int], query: np.ndarray) -> dict[int, ReadPassage]:
+        found = self._stored(ids)
+        if not found:
+            return {}
+        ordered = sorted(found)
+        cosines = np.asarray(self.vectors[ordered], dtype=np.float32) @ query
+        read = {}
+        for pid, cosine in zip(ordered, cosines.tolist()):
+            stored, first = found[pid]
+            count = len(stored.passage.sentences)
+            sentences = np.asarray(self.sentence_vectors[first:first + count], dtype=np.float32)
+            read[pid] = ReadPassage(pid, stored.passage, float(cosine), tuple((sentences @ query).tolist()))
+        return read
+
+    def term_weights(self, words: list[str]) -> dict[str, float]:
+        return self.lexical.idf(words)
+
     def passages(self, ids: Sequence[int]) -> dict[int, StoredPassage]:
+        return {pid: stored for pid, (stored, _) in self._stored(ids).items()}
+
+    def _stored(self, ids: Sequence[int]) -> dict[int, tuple[StoredPassage, int]]:
+        """Passages by id, each with the row of its first sentence vector."""
         ids = [int(i) for i in ids if 0 <= int(i) < self.size]
         if not ids:
             return {}
@@ -493,7 +465,7 @@ class Generation:
                 f"SELECT id, doc_path, kind, section, text, start, end, first_sentence, sentence_count "
                 f"FROM passages WHERE id IN ({marks})", ids,
             ).fetchall()
-            found: dict[int, StoredPassage] = {}
+            found: dict[int, tuple[StoredPassage, int]] = {}
             for pid, doc_path, kind, section, text, start, end, first, count in rows:
                 spans = self._db.execute(
                     "SELECT start, end, kind FROM sentences WHERE id >= ? AND id < ? ORDER BY id", (first, first + count),
@@ -501,7 +473,7 @@ class Generation:
                 kinds = tuple(k for _, _, k in spans)
                 passage = Passage(doc_path, tuple(json.loads(section)), kind, text, start, end,
                                   tuple((a, b) for a, b, _ in spans), kinds if any(k != "text" for k in kinds) else ())
-                found[pid] = StoredPassage(pid, passage, first)
+                found[pid] = (StoredPassage(pid, passage), first)
         return found
 
     def documents(self) -> list[DocumentInfo]:
@@ -531,10 +503,11 @@ class Generation:
                 (path,),
             ).fetchone()
             ids = [r[0] for r in self._db.execute("SELECT id FROM passages WHERE doc_path = ? ORDER BY id", (path,))]
-        stored = self.passages(ids)
-        passages = [stored[i].passage for i in ids]
+        stored = self._stored(ids)
+        passages = [stored[i][0].passage for i in ids]
         sentence_vectors = [
-            np.asarray(self.sentence_vectors[stored[i].first_sentence:stored[i].first_sentence + len(stored[i].passage.sentences)], dtype=np.float32)
+            np.asarray(self.sentence_vectors[stored[i][1]:stored[i][1] + len(stored[i][0].passage.sentences)],
+                       dtype=np.float32)
             for i in ids
         ]
         vectors = np.asarray(self.vectors[ids], dtype=np.float32) if ids else np.zeros((0, self.vectors.shape[1]), np.float32)
@@ -548,7 +521,7 @@ def _document_info(row) -> DocumentInfo:
     return DocumentInfo(*row[:-1], pages=tuple(json.loads(row[-1])))
 
 
-def load_generation(index_dir: Path, compat: Compatibility | None = None, name: str | None = None) -> Generation:
+def load_generation(index_dir: Path, compat: Compatibility | None = None, name: str | None = None) -> FaissGeneration:
     """Open the current (or named) generation, verified against its manifest."""
     name = name or read_current_name(index_dir)
     if not name:
@@ -563,7 +536,7 @@ def load_generation(index_dir: Path, compat: Compatibility | None = None, name: 
             raise IndexIncompatible(f"{reason}; run: citebot index --rebuild")
     verify_files(folder, manifest)
     try:
-        return Generation(folder, manifest)
+        return FaissGeneration(folder, manifest)
     except (RuntimeError, ValueError, KeyError, TypeError, sqlite3.Error, OSError) as err:
         raise IndexCorrupt(f"{folder} cannot be loaded ({str(err).splitlines()[0][:120]}); run: citebot index --rebuild") from None
 
@@ -572,3 +545,46 @@ def previous_generation_name(index_dir: Path) -> str:
     current = read_current_name(index_dir)
     older = [n for n in _generation_names(index_dir) if n < current] if current else []
     return older[-1] if older else ""
+
+
+class FaissStore:
+    """Generations as folders under index_dir (the embedded default; see index/generation.py)."""
+
+    def __init__(self, index_dir: Path):
+        self.index_dir = Path(index_dir)
+        self.where = str(self.index_dir)
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        return index_lock(self.index_dir)
+
+    def clean_leftovers(self) -> None:
+        clean_leftovers(self.index_dir)
+
+    def current_name(self) -> str:
+        return read_current_name(self.index_dir)
+
+    def previous_name(self) -> str:
+        return previous_generation_name(self.index_dir)
+
+    def names(self) -> list[str]:
+        return _generation_names(self.index_dir) if self.index_dir.is_dir() else []
+
+    def current_manifest(self) -> dict | None:
+        return current_manifest(self.index_dir)
+
+    def open(self, compat: Compatibility | None = None, name: str | None = None) -> FaissGeneration:
+        return load_generation(self.index_dir, compat, name)
+
+    def write(self, compat, dimension, docs_folders, rows, skipped=(), dense_choice="auto") -> dict:
+        return write_generation(self.index_dir, compat, dimension, docs_folders, rows, skipped, dense_choice)
+
+    def indexed_files(self) -> tuple[set[str], float]:
+        return indexed_files(self.index_dir)
+
+    def verify(self, full: bool = False) -> int:
+        name = read_current_name(self.index_dir)
+        if not name:
+            raise IndexNotFound(f"no index in {self.index_dir}; run: citebot index")
+        manifest = read_manifest(self.index_dir / name)
+        verify_files(self.index_dir / name, manifest, full=full)
+        return len(manifest["files"])

@@ -19,7 +19,8 @@ from bot.config import load_settings
 from bot.discord.payload import sources_payload
 from bot.watch import watch_and_reindex
 from index.errors import ConfigError
-from index.store import DocumentInfo, read_current_name
+from index.generation import DocumentInfo
+from index.store import read_current_name
 
 ROOT = Path(__file__).resolve().parents[1]
 CITEBOT = str(Path(sys.executable).parent / "citebot")

@@ -7,7 +7,8 @@ import pytest
 
 from bot.cli import main
 from index.errors import DocsError, IndexIncompatible
-from index.store import Compatibility, load_generation
+from index.generation import Compatibility
+from index.store import load_generation
 from tests.conftest import SEEDS
 
 

@@ -11,7 +11,7 @@ from bot.answering.compose import candidate_features
 from bot.answering.ranking import FEATURES
 from index.chunking import Passage
 from index.search import Hit
-from index.store import DocumentInfo
+from index.generation import DocumentInfo
 from index.terms import terms, words
 from tests.conftest import EVAL_DATA
 

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 FIRST_PAGE = 3  # excerpts in the first reply; the rest behind "More sources"
 FAILURE = "Sorry, something went wrong while answering. The error has been logged."
+UNAVAILABLE = "The index is unavailable right now, so I cannot answer; try again in a minute."
 NO_COLLECTION = "No documents are set up for this server, so I cannot answer here."
 NO_DM_COLLECTION = "No documents are set up for direct messages; ask me in a server channel."
 

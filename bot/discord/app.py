@@ -19,14 +19,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat.feedback import FeedbackLog
-from bot.chat.limits import FAILURE, FIRST_PAGE, NO_COLLECTION, NO_DM_COLLECTION, Responder
+from bot.chat.limits import FAILURE, FIRST_PAGE, NO_COLLECTION, NO_DM_COLLECTION, UNAVAILABLE, Responder
 from bot.chat.reports import describe_report
 from bot.config import Settings
 from bot.discord.payload import Payload, answer_payload, escaped_within, sources_payload
 from bot.library import Library, Place
 from bot.watch import off_loop_abandonable
 from bot.types import Answer
-from index.errors import CitebotError, ConfigError, NetworkError
+from index.errors import CitebotError, ConfigError, NetworkError, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +150,10 @@ class CitebotCog(commands.Cog):
         await reply.working()
         try:
             answer = await self.bot.responder.answer(self.bot.library, collection, user_id, question)
+        except StoreUnavailable as err:  # the index's server is down or unreachable: this question fails, not the bot
+            log.warning("answering from %s: %s", collection, err)
+            await reply.send(content=UNAVAILABLE, private=True)
+            return
         except Exception:
             log.exception("answering %r failed", question[:80])
             await reply.send(content=FAILURE, private=True)
@@ -185,7 +189,12 @@ class CitebotCog(commands.Cog):
                 NO_DM_COLLECTION if interaction.guild_id is None else NO_COLLECTION, ephemeral=True)
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
-        documents = await asyncio.to_thread(lambda: self.bot.library.open(collection).documents())
+        try:
+            documents = await asyncio.to_thread(lambda: self.bot.library.open(collection).documents())
+        except StoreUnavailable as err:
+            log.warning("listing %s: %s", collection, err)
+            await interaction.followup.send(UNAVAILABLE, ephemeral=True)
+            return
         await interaction.followup.send(embed=to_embed(sources_payload(documents)), ephemeral=True)
 
     @app_commands.command(name="reindex", description="Update the index from the docs folder.")
@@ -273,7 +282,12 @@ class CitebotBot(commands.Bot):
                 log.info("closed collection %s: not asked for %g minutes", name, self.settings.collection_idle_minutes)
 
     async def on_ready(self) -> None:
-        for c in await asyncio.to_thread(self.library.statuses):
+        try:
+            statuses = await asyncio.to_thread(self.library.statuses)
+        except StoreUnavailable as err:  # answers will say so too; the bot stays up and retries per question
+            log.warning("ready as %s, but %s", self.user, err)
+            return
+        for c in statuses:
             if c.status is not None:
                 log.info("ready as %s: collection %s: %d documents, %d passages, generation %d", self.user, c.name,
                          c.status.documents, c.status.passages, c.status.generation)
