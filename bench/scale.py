@@ -68,6 +68,20 @@ def pct(values, p):
 
 
 def build(size: int, index_dir: Path, dense: str) -> dict:
+    from index.store import FaissStore
+
+    compat, dimension, rows = synthetic_rows(size, index_dir.parent)
+    store = FaissStore(index_dir)
+    started = time.perf_counter()
+    with store.lock():
+        manifest = store.write(compat, dimension, ["synthetic"], rows(), dense_choice=dense)
+    seconds = time.perf_counter() - started
+    return {"build_seconds": seconds, "build_peak_rss_mb": peak_rss_mb(), "passages": manifest["counts"]["passages"]}
+
+
+def synthetic_rows(size: int, work: Path):
+    """(compatibility, dimension, rows) for a corpus of size passages: the seeds, then XQuAD
+    documents copied with their vectors mixed and jittered (see the module's docstring)."""
     import numpy as np
 
     from bot.config import Settings
@@ -75,11 +89,10 @@ def build(size: int, index_dir: Path, dense: str) -> dict:
     from bot.service import CitebotService
     from index.embedding import shared_embedder
     from index.generation import DocumentInfo, DocumentRows
-    from index.store import index_lock, load_generation, write_generation
+    from index.store import load_generation
 
     settings = Settings()
     embedder = shared_embedder(settings.model)
-    work = index_dir.parent
     real = CitebotService(replace(settings, docs=(str(ROOT / "seeds"),), index_dir=str(work / "seeds-index")), embedder)
     real.ensure_index()
     xquad = load_eval_file(str(EVAL / "xquad" / "xquad.en.json"))
@@ -114,12 +127,7 @@ def build(size: int, index_dir: Path, dense: str) -> dict:
             made += keep
             n += 1
 
-    started = time.perf_counter()
-    with index_lock(index_dir):
-        manifest = write_generation(index_dir, real.compatibility, embedder.dimension, ["synthetic"], rows(),
-                                    dense_choice=dense)
-    seconds = time.perf_counter() - started
-    return {"build_seconds": seconds, "build_peak_rss_mb": peak_rss_mb(), "passages": manifest["counts"]["passages"]}
+    return real.compatibility, embedder.dimension, rows
 
 
 # --------------------------------------------------------------------------- measure (fresh process)
