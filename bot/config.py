@@ -109,6 +109,10 @@ class Settings:
     connect_retry_seconds: float = _key(300.0, "float", "how long `citebot run` keeps retrying to reach Discord at "
                                         "start (DNS, refused, TLS errors), with growing waits, before it gives up",
                                         0.0, 86400.0)
+    shard_count: int | None = _key(None, "int", "run the bot as one of this many Discord gateway shards (several "
+                                   "replicas, each with its own `shard_id`, answer different servers); null: one "
+                                   "process takes every server", 1, 16384)
+    shard_id: int | None = _key(None, "int", "with `shard_count`: which shard this process is, from 0", 0, 16383)
     guild_ids: tuple[int, ...] = _key((), "ints", "Discord servers to sync slash commands to at once (else global)")
     admin_roles: tuple[int, ...] = _key((), "ints", "role ids allowed to `/reindex` besides Manage Server")
     cooldown_seconds: float = _key(5.0, "float", "per-user wait between questions", 0.0, 3600.0)
@@ -169,6 +173,10 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
         raise ConfigError(f"chunk_overlap: {settings.chunk_overlap} must be at most half of chunk_tokens ({settings.chunk_tokens})")
     check_collections(settings, str(path))
     check_store(settings, str(path))
+    if (settings.shard_count is None) != (settings.shard_id is None):
+        raise ConfigError(f"{path}: shard_count and shard_id are set together (this process's shard of how many)")
+    if settings.shard_count is not None and settings.shard_id >= settings.shard_count:
+        raise ConfigError(f"{path}: shard_id: {settings.shard_id} must be below shard_count ({settings.shard_count})")
     try:
         logging.Formatter(settings.log_format, validate=True)
     except (ValueError, TypeError) as err:

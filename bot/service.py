@@ -80,6 +80,7 @@ class CitebotService:
         self._searcher: Searcher | None = None
         self._reindex_lock = threading.Lock()
         self._checked_at = time.monotonic()
+        self._damaged = ""
         self.warning = ""  # set when serving a fallback generation
 
     @property
@@ -148,6 +149,7 @@ class CitebotService:
             if not fallback:
                 raise
             generation = self.store.open(self.compatibility, name=fallback)
+            self._damaged = self.store.current_name()  # not retried by follow_current until it changes
             self.warning = f"{err} (serving the previous generation meanwhile)"
         old, self._searcher = self._searcher, Searcher(generation, self.embedder)
         # The old generation's files may still be read by an answer in flight; its memory
@@ -179,7 +181,7 @@ class CitebotService:
             return False
         self._checked_at = now
         name = self.store.current_name()
-        if not name or name == self._searcher.generation.name:
+        if not name or name in (self._searcher.generation.name, self._damaged):
             return False
         with self._reindex_lock:  # not while this process is swapping in its own build
             if name != self._searcher.generation.name:

@@ -14,8 +14,10 @@ import pytest_asyncio
 from bot.cli import main
 from bot.chat.limits import FIRST_PAGE
 from bot.discord.app import AnswerView, CitebotCog, create_bot
+from bot.config import load_settings
 from bot.discord.payload import answer_payload, unescape
 from bot.library import SHORTHAND, Library
+from index.errors import ConfigError
 
 
 class Recorder:
@@ -260,3 +262,14 @@ async def test_each_answer_logs_one_line_without_text_or_user_id(seeds_service, 
     line = lines[0]
     assert "answered=True" in line and "latency_ms=" in line and "top_score=" in line and "user=" in line
     assert "123456789" not in line and "deputy mayor" not in line and "Matsokin" not in line
+
+
+def test_replicas_run_as_gateway_shards(seeds_service, tmp_path):
+    settings = settings_for(seeds_service, tmp_path, shard_count=2, shard_id=1)
+    b = bot_over(seeds_service, settings, sync_commands=False)
+    assert (b.shard_id, b.shard_count) == (1, 2)
+    config = tmp_path / "citebot.yaml"
+    for text, message in (("shard_count: 2\n", "set together"), ("shard_count: 2\nshard_id: 2\n", "below shard_count")):
+        config.write_text(text, encoding="utf-8")
+        with pytest.raises(ConfigError, match=message):
+            load_settings(str(config), environ={})

@@ -142,6 +142,31 @@ def test_dockerfile_copies_files_that_exist_and_runs_commands_that_exist():
     assert {".git", ".venv", ".citebot"} <= set(ignored)
 
 
+def test_the_qdrant_cluster_compose_file_is_consistent():
+    """deploy/qdrant/docker-compose.yml without Docker: three clustered Qdrant nodes, one
+    writer, two bot shards of one bot, and only real citebot commands and settings."""
+    compose = yaml.safe_load((ROOT / "deploy/qdrant/docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    commands = set(build_parser()._subparsers._group_actions[0].choices)
+    nodes = [s for s in services.values() if str(s.get("image", "")).startswith("qdrant/qdrant:v")]
+    assert len(nodes) == 3 and all(n["environment"]["QDRANT__CLUSTER__ENABLED"] == "true" for n in nodes)
+    assert sum("--bootstrap" in n["command"] for n in nodes) == 2
+    citebots = {name: s for name, s in services.items() if s.get("image") == "citebot:latest"}
+    writers = [name for name, s in citebots.items() if s["command"][0] == "index"]
+    bots = [s for s in citebots.values() if s["command"] == ["run"]]
+    assert writers == ["index"] and len(bots) == 2
+    for service in citebots.values():
+        assert service["command"][0] in commands
+        environ = {k: v for k, v in service["environment"].items() if k.startswith("CITEBOT_")}
+        environ["CITEBOT_QDRANT_API_KEY"] = "key"  # ${QDRANT_API_KEY} in the file
+        settings = load_settings(None, environ=environ)  # every key is a real setting with a valid value
+        assert settings.store == "qdrant" and settings.qdrant_url.startswith("http://qdrant-")
+    shards = sorted(load_settings(None, environ={**{k: v for k, v in b["environment"].items() if k.startswith(
+        "CITEBOT_SHARD")}}).shard_id for b in bots)
+    assert shards == [0, 1]
+    assert all(b["depends_on"]["index"]["condition"] == "service_healthy" for b in bots)
+
+
 # --------------------------------------------------------------------------- README
 
 

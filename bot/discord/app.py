@@ -237,7 +237,8 @@ class CitebotBot(commands.Bot):
         intents = discord.Intents.default()
         intents.message_content = settings.answer_mentions or settings.answer_dms
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, help_command=None,
-                         allowed_mentions=discord.AllowedMentions.none())
+                         allowed_mentions=discord.AllowedMentions.none(),
+                         shard_id=settings.shard_id, shard_count=settings.shard_count)
         self.settings = settings
         self.library = library
         self.responder = Responder(settings)
