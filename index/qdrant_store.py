@@ -6,8 +6,9 @@
 A generation's collection holds, as points:
     passages     id = passage number; a dense vector ("dense": cosine, int8 codes in RAM with the
                  float originals on disk, re-scored), a sparse vector ("bm25": each term's BM25
-                 term-frequency weight, Qdrant multiplying in the IDF), and the passage's text,
-                 offsets, sentence spans and sentence vectors (fp16, base64) as payload
+                 term-frequency weight, Qdrant multiplying in the IDF), the sentence vectors as
+                 one fp16 multivector on disk and never indexed ("sentences": read, not searched),
+                 and the passage's text, offsets and sentence spans as payload
     documents    one per file: what a citation names, and how many text parts it has
     text parts   a document's text in pieces (excerpts are checked against it verbatim)
     terms        each term's document frequency, for the answer layer's term weights
@@ -22,7 +23,6 @@ them, as it does for the FAISS store, so both stores rank the same candidates th
 from __future__ import annotations
 
 import atexit
-import base64
 import contextlib
 import hashlib
 import json
@@ -48,6 +48,7 @@ from index.terms import terms
 
 DENSE = "dense"
 SPARSE = "bm25"
+SENTENCES = "sentences"
 _NAMESPACE = uuid.UUID("5b0d3c36-4a52-4c7e-9d0e-0c1b7a0e2f11")  # for the ids of non-passage points
 _BATCH = 256  # points per upsert
 _TEXT_PART = 200_000  # characters of document text per point: large files stay under request limits
@@ -180,21 +181,26 @@ def question_vector(question: str) -> tuple[list[int], list[float]]:
     return list(counts), [float(c) for c in counts.values()]
 
 
-def _encode_f16(vectors: np.ndarray) -> str:
-    return base64.b64encode(np.ascontiguousarray(vectors, dtype="<f2").tobytes()).decode("ascii")
+def _passage_vectors(vector: np.ndarray, sentence_vectors: np.ndarray) -> dict:
+    """Rounded to fp16 here, as the FAISS store keeps sentence vectors, so both stores hold the
+    same values (Qdrant's local mode keeps float32 whatever the datatype)."""
+    vectors = {DENSE: np.asarray(vector, dtype=np.float32).tolist()}
+    if len(sentence_vectors):
+        vectors[SENTENCES] = np.asarray(sentence_vectors, dtype=np.float16).astype(np.float32).tolist()
+    return vectors
 
 
-def _decode_f16(data: str, dim: int) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(data), dtype="<f2").reshape(-1, dim).astype(np.float32)
+def _sentence_vectors(point, dim: int) -> np.ndarray:
+    found = (point.vector or {}).get(SENTENCES)
+    return np.asarray(found, dtype=np.float32) if found else np.zeros((0, dim), np.float32)
 
 
-def _passage_payload(passage: Passage, sentence_vectors: np.ndarray) -> dict:
+def _passage_payload(passage: Passage) -> dict:
     return {
         "record": "passage", "doc_path": passage.doc_path, "kind": passage.kind, "section": list(passage.section),
         "text": passage.text, "start": passage.start, "end": passage.end,
         "sentences": [list(s) for s in passage.sentences],
         "sentence_kinds": [passage.sentence_kind(j) for j in range(len(passage.sentences))],
-        "sentence_vectors": _encode_f16(sentence_vectors),
     }
 
 
@@ -257,16 +263,15 @@ class QdrantGeneration:
         if not ids:
             return []
         return self._call("reading passages", self._call.client.retrieve, self.name, list(ids), with_payload=True,
-                          with_vectors=[DENSE] if vectors else False)
+                          with_vectors=[DENSE, SENTENCES] if vectors else False)
 
     def read(self, ids: Sequence[int], query: np.ndarray) -> dict[int, ReadPassage]:
         found = {}
         query = np.asarray(query, dtype=np.float32)
         for point in self._retrieve([int(i) for i in ids], vectors=True):
-            payload = point.payload
-            sentences = _decode_f16(payload["sentence_vectors"], self.dimension)
+            sentences = _sentence_vectors(point, self.dimension)
             cosine = float(np.asarray(point.vector[DENSE], dtype=np.float32) @ query)
-            found[int(point.id)] = ReadPassage(int(point.id), _passage_of(payload), cosine,
+            found[int(point.id)] = ReadPassage(int(point.id), _passage_of(point.payload), cosine,
                                                tuple((sentences @ query).tolist()))
         return found
 
@@ -292,7 +297,7 @@ class QdrantGeneration:
         while True:
             points, offset = self._call(what, self._call.client.scroll, self.name, scroll_filter=m.Filter(must=must),
                                         limit=1000, offset=offset, with_payload=payload,
-                                        with_vectors=[DENSE] if vectors else False)
+                                        with_vectors=[DENSE, SENTENCES] if vectors else False)
             yield from points
             if offset is None:
                 return
@@ -329,7 +334,7 @@ class QdrantGeneration:
         points = sorted(self._scroll("copying a document", [_match("record", "passage"), _match("doc_path", path)],
                                      vectors=True), key=lambda p: int(p.id))
         passages = [_passage_of(p.payload) for p in points]
-        sentence_vectors = [_decode_f16(p.payload["sentence_vectors"], self.dimension) for p in points]
+        sentence_vectors = [_sentence_vectors(p, self.dimension) for p in points]
         vectors = (np.asarray([p.vector[DENSE] for p in points], dtype=np.float32) if points
                    else np.zeros((0, self.dimension), np.float32))
         return DocumentRows(_document_of(payload), self.document_text(path), passages, vectors, sentence_vectors)
@@ -477,11 +482,19 @@ class QdrantStore:
         m = _models()
         client = self._call.client
         self._call("creating a collection", client.create_collection, name,
-                   vectors_config={DENSE: m.VectorParams(size=dimension, distance=m.Distance.COSINE, on_disk=True)},
+                   vectors_config={
+                       # int8 codes in RAM for the graph search, the originals on disk to re-score
+                       DENSE: m.VectorParams(size=dimension, distance=m.Distance.COSINE, on_disk=True,
+                                             quantization_config=m.ScalarQuantization(scalar=m.ScalarQuantizationConfig(
+                                                 type=m.ScalarType.INT8, quantile=0.99, always_ram=True))),
+                       # read for the hits only: no index, no codes, nothing in RAM
+                       SENTENCES: m.VectorParams(size=dimension, distance=m.Distance.DOT, on_disk=True,
+                                                 datatype=m.Datatype.FLOAT16, hnsw_config=m.HnswConfigDiff(m=0),
+                                                 multivector_config=m.MultiVectorConfig(
+                                                     comparator=m.MultiVectorComparator.MAX_SIM)),
+                   },
                    sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
                    hnsw_config=m.HnswConfigDiff(m=_HNSW_M, ef_construct=_HNSW_EF_CONSTRUCT),
-                   quantization_config=m.ScalarQuantization(
-                       scalar=m.ScalarQuantizationConfig(type=m.ScalarType.INT8, quantile=0.99, always_ram=True)),
                    on_disk_payload=True, shard_number=self.place.shards, replication_factor=self.place.replicas)
         if self._call.remote:  # local mode has no payload indexes and says so
             for key in ("record", "doc_path"):
@@ -519,8 +532,8 @@ class QdrantStore:
                 lengths.append(max(1, len(words)))  # bm25s counts an empty passage as one placeholder term
                 document_frequency.update(counts.keys())
                 sentences += len(passage.sentences)
-                pending.append(m.PointStruct(id=pid, vector={DENSE: np.asarray(vector, dtype=np.float32).tolist()},
-                                             payload=_passage_payload(passage, sent_vecs)))
+                pending.append(m.PointStruct(id=pid, vector=_passage_vectors(vector, sent_vecs),
+                                             payload=_passage_payload(passage)))
             documents += 1
             if len(pending) >= _BATCH:
                 self._upsert(name, pending)
