@@ -51,6 +51,7 @@ SPARSE = "bm25"
 SENTENCES = "sentences"
 _NAMESPACE = uuid.UUID("5b0d3c36-4a52-4c7e-9d0e-0c1b7a0e2f11")  # for the ids of non-passage points
 _BATCH = 256  # points per upsert
+_BATCH_BYTES = 8 << 20  # and about this much JSON at most: Qdrant refuses requests over 32 MB by default
 _TEXT_PART = 200_000  # characters of document text per point: large files stay under request limits
 # bm25s's defaults (method "lucene"), so both stores score a passage alike.
 _K1 = 1.5
@@ -514,15 +515,27 @@ class QdrantStore:
         lengths: list[int] = []
         document_frequency: Counter = Counter()
         pending: list = []
+        pending_bytes = 0
         documents = sentences = other_points = 0
+
+        def add(point, size: int) -> None:
+            """Queue a point; a batch is sent before it would pass _BATCH points or _BATCH_BYTES."""
+            nonlocal pending, pending_bytes
+            if pending and (len(pending) >= _BATCH or pending_bytes + size > _BATCH_BYTES):
+                self._upsert(name, pending)
+                pending, pending_bytes = [], 0
+            pending.append(point)
+            pending_bytes += size
+
         for item in rows:
             doc = item.document
             text_parts = [item.text[i:i + _TEXT_PART] for i in range(0, len(item.text), _TEXT_PART)] or [""]
-            pending.append(m.PointStruct(id=_point_id("document", doc.path), vector={},
-                                         payload=_document_payload(doc, len(text_parts))))
-            pending.extend(m.PointStruct(id=_point_id("text", doc.path, str(i)), vector={},
-                                         payload={"record": "text", "path": doc.path, "part": i, "text": part})
-                           for i, part in enumerate(text_parts))
+            add(m.PointStruct(id=_point_id("document", doc.path), vector={},
+                              payload=_document_payload(doc, len(text_parts))), 1024)
+            for i, part in enumerate(text_parts):
+                add(m.PointStruct(id=_point_id("text", doc.path, str(i)), vector={},
+                                  payload={"record": "text", "path": doc.path, "part": i, "text": part}),
+                    len(part.encode("utf-8")) * 2)  # JSON escapes can double it
             other_points += 1 + len(text_parts)
             for passage, vector, sent_vecs in zip(item.passages, item.vectors, item.sentence_vectors, strict=True):
                 pid = len(lengths)
@@ -532,12 +545,9 @@ class QdrantStore:
                 lengths.append(max(1, len(words)))  # bm25s counts an empty passage as one placeholder term
                 document_frequency.update(counts.keys())
                 sentences += len(passage.sentences)
-                pending.append(m.PointStruct(id=pid, vector=_passage_vectors(vector, sent_vecs),
-                                             payload=_passage_payload(passage)))
+                add(m.PointStruct(id=pid, vector=_passage_vectors(vector, sent_vecs), payload=_passage_payload(passage)),
+                    len(passage.text.encode("utf-8")) * 2 + 12 * dimension * (1 + len(sent_vecs)))  # ~12 chars a float
             documents += 1
-            if len(pending) >= _BATCH:
-                self._upsert(name, pending)
-                pending = []
         self._upsert(name, pending)
         if not documents:
             raise IndexEmpty("no documents to index")

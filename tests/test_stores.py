@@ -290,3 +290,34 @@ def test_compatibility_is_checked_in_qdrant_too(make, tmp_path):
     from index.errors import IndexIncompatible
     with pytest.raises(IndexIncompatible, match="some/other-model"):
         service.store.open(Compatibility("some/other-model", service.compatibility.chunking))
+
+
+def test_a_large_document_goes_in_bounded_requests_and_comes_back_whole(make, tmp_path):
+    from index.generation import DocumentInfo, DocumentRows
+    from index.chunking import Passage
+
+    service = make("qdrant-local")
+    store = service.store
+    text = "Lighthouse keepers logged the weather every hour. " * 400_000  # 20 MB, the file size cap
+    passage = Passage("docs/log.md", (), "text", text[:51], 0, 51, ((0, 50),))
+    dim = service.embedder.dimension
+    vector = np.ones((1, dim), np.float32) / np.sqrt(dim)
+    rows = DocumentRows(DocumentInfo("docs/log.md", "log.md", "Log", "", "0" * 64, 1, 0.0), text, [passage], vector,
+                        [vector.copy()])
+    sent = []
+    upsert = store._call.client.upsert
+
+    def measured(name, points, **kwargs):  # the real call, with the size of what a server would receive
+        sent.append(sum(len(p.model_dump_json()) for p in points))
+        return upsert(name, points, **kwargs)
+
+    store._call.client.upsert = measured
+    try:
+        with store.lock():
+            store.write(service.compatibility, dim, service.settings.docs, [rows])
+    finally:
+        store._call.client.upsert = upsert
+    assert max(sent) < 16 << 20 and sum(sent) > len(text)  # Qdrant's default request limit is 32 MB
+    generation = store.open()
+    assert generation.document_text("docs/log.md") == text
+    assert generation.documents()[0].title == "Log"
