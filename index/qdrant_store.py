@@ -149,13 +149,22 @@ class _Qdrant:
                 raise StoreUnavailable(f"{self.place.describe()} refused the API key (HTTP {err.status_code}) while "
                                        f"{what}; check qdrant_api_key") from None
             detail = err.reason_phrase or ""
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
+            with contextlib.suppress(ValueError, TypeError, AttributeError, KeyError):
                 detail = json.loads(err.content)["status"]["error"]
+            if err.status_code == 404:  # a collection of ours is gone: the index is damaged, not the server
+                raise IndexCorrupt(f"{self.place.describe()}: {what} failed ({str(detail)[:160]}); "
+                                   "run: citebot index --rebuild") from None
             raise StoreUnavailable(f"{self.place.describe()} failed {what} (HTTP {err.status_code}: "
                                    f"{str(detail)[:160]})") from None
         except (ResponseHandlingException, OSError, TimeoutError) as err:
             reason = str(getattr(err, "source", None) or err).splitlines()[0][:160] or type(err).__name__
             raise StoreUnavailable(f"{self.place.describe()} cannot be reached while {what} ({reason})") from None
+        except ValueError as err:
+            if self.remote:
+                raise
+            # local mode's way of saying a collection is missing
+            raise IndexCorrupt(f"{self.place.describe()}: {what} failed ({str(err).splitlines()[0][:160]}); "
+                               "run: citebot index --rebuild") from None
         except RuntimeError as err:  # local mode: the client was closed under us
             raise StoreUnavailable(f"{self.place.describe()} is closed ({str(err).splitlines()[0][:160]})") from None
 

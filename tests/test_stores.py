@@ -321,3 +321,20 @@ def test_a_large_document_goes_in_bounded_requests_and_comes_back_whole(make, tm
     generation = store.open()
     assert generation.document_text("docs/log.md") == text
     assert generation.documents()[0].title == "Log"
+
+
+@pytest.mark.parametrize("kind", ["qdrant-local", KINDS[2]])
+def test_a_lost_collection_is_one_line_and_the_next_build_restores_the_index(make, tmp_path, kind):
+    from index.errors import IndexCorrupt
+
+    service = make(kind)
+    versioned(service, tmp_path, "1111")
+    assert "1111" in service.ask("What is the vault code?").excerpts[0].text
+    store = service.store
+    store._call.client.delete_collection(store.current_name())  # an operator's mistake, or a lost volume
+    with pytest.raises(IndexCorrupt, match="run: citebot index --rebuild") as caught:
+        service.ask("What is the vault code?")  # the open generation's collection is gone
+    assert "\n" not in str(caught.value)
+    report = service.ensure_index()  # as `citebot run` and the first question after a restart do
+    assert report is not None and report.wrote
+    assert "1111" in service.ask("What is the vault code?").excerpts[0].text
