@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ from index.generation import DocumentInfo
 from index.store import read_current_name
 
 ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
 CITEBOT = str(Path(sys.executable).parent / "citebot")
 
 
@@ -414,3 +416,18 @@ async def test_a_reindex_in_the_bot_runs_in_a_thread_that_cannot_hold_up_exit():
 
     with pytest.raises(ValueError, match="disk on fire"):
         await off_loop_abandonable(fails)
+
+
+def test_run_with_qdrant_unreachable_comes_up_and_says_so_in_one_line(process_env, refused_discord, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        qdrant = f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens there once closed
+    env = {**process_env, "DISCORD_TOKEN": "not.a.real-token", "PYTHONPATH": refused_discord,
+           "CITEBOT_CONNECT_RETRY_SECONDS": "600", "CITEBOT_STORE": "qdrant", "CITEBOT_QDRANT_URL": qdrant,
+           "CITEBOT_DOCS": str(SEEDS), "CITEBOT_INDEX_DIR": str(tmp_path / "index")}
+    process = start(["run"], env, tmp_path)
+    seen = wait_for_line(process, "cannot reach Discord")  # it went on to log in
+    warnings = [line for line in seen if f"Qdrant at {qdrant} cannot be reached" in line]
+    assert len(warnings) == 1 and "The index is unavailable" in warnings[0]
+    code, rest = stop_and_wait(process)
+    assert code == 0 and "Traceback" not in "".join(seen) + rest

@@ -338,3 +338,21 @@ def test_a_lost_collection_is_one_line_and_the_next_build_restores_the_index(mak
     report = service.ensure_index()  # as `citebot run` and the first question after a restart do
     assert report is not None and report.wrote
     assert "1111" in service.ask("What is the vault code?").excerpts[0].text
+
+
+async def test_a_bot_whose_qdrant_is_down_at_start_comes_up_and_says_the_index_is_unavailable(tmp_path, embedder):
+    from bot.discord.app import create_bot
+    from bot.library import Library
+    from tests.test_discord_bot import Recorder
+
+    settings = replace(store_settings("faiss", tmp_path, [str(SEEDS)]), store="qdrant", qdrant_url=_refused_url(),
+                       qdrant_timeout_seconds=2.0, cooldown_seconds=0, feedback_file=str(tmp_path / "feedback.jsonl"))
+    bot = create_bot(settings, Library(settings, embedder), sync_commands=False)
+    await bot._async_setup_hook()
+    await bot.setup_hook()  # opens the one collection: refused, and the bot carries on
+    await asyncio.wait_for(bot.warm_up, 30)
+    cog = bot.get_cog("CitebotCog")
+    asked = Recorder()
+    await cog.ask.callback(cog, asked, "When was Izium recaptured?")
+    assert asked.sent[-1][:2] == ("followup", UNAVAILABLE)
+    await bot.close()

@@ -253,7 +253,10 @@ class CitebotBot(commands.Bot):
         # run_bot built every index before logging in; a single collection is opened now, several
         # each at its first question (open() builds one that is still missing).
         if len(library.names) == 1:
-            await asyncio.to_thread(library.open, library.names[0])
+            try:
+                await asyncio.to_thread(library.open, library.names[0])
+            except StoreUnavailable:
+                pass  # logged by run_bot; each question tries again
         # Loading the question encoder (and, the first time, exporting the model to ONNX)
         # takes from a fraction of a second to ~10 s; do it while the gateway connects, so the
         # first question is answered as fast as the rest.
@@ -312,7 +315,11 @@ def run_bot(settings: Settings) -> int:
     library = Library(settings)
     for name in library.names:
         service = library.service(name)
-        report = service.ensure_index()
+        try:
+            report = service.ensure_index()
+        except StoreUnavailable as err:  # the bot comes up anyway, says so, and answers once it is back
+            log.warning("collection %s: %s; until it answers, questions get: %s", name, err, UNAVAILABLE)
+            continue
         if report is not None:
             log.info("collection %s: indexed %d documents, %d passages", name, report.documents, report.passages)
     if problem := library.service(library.names[0]).degraded():
