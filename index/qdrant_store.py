@@ -250,12 +250,12 @@ class QdrantGeneration:
     def candidates(self, query: np.ndarray, question: str, n: int) -> Candidates:
         m = _models()
         dense = m.QueryRequest(query=np.asarray(query, dtype=np.float32).tolist(), using=DENSE, limit=n,
-                               params=self._search_params())
+                               params=self._search_params(), with_payload=False)
         requests = [dense]
         indices, values = question_vector(question)
         if indices:
             requests.append(m.QueryRequest(query=m.SparseVector(indices=indices, values=values), using=SPARSE,
-                                           limit=n))
+                                           limit=n, with_payload=False))
         found = self._call("searching", self._call.client.query_batch_points, self.name, requests)
         dense_points = found[0].points
         lexical_points = found[1].points if indices else []
