@@ -20,7 +20,6 @@ import numpy as np
 from index.chunking import ChunkSettings, Passage
 
 FORMAT_VERSION = 8  # bump when stored data or its tokenization changes
-QDRANT_DENSE = "qdrant-hnsw-int8"  # a manifest's dense index type when Qdrant holds the vectors
 
 
 @dataclass(frozen=True)
@@ -161,6 +160,11 @@ class GenerationStore(Protocol):
         """Write a complete generation, make it current and return its manifest (caller holds lock()).
 
         rows may be a generator; skipped is read only after it is exhausted."""
+        ...
+
+    def layout_matches(self, manifest: dict, dense_choice: str) -> bool:
+        """Whether a generation is stored as the settings would store it now; if not, an update
+        rewrites it even with no document changed (reusing its vectors)."""
         ...
 
     def indexed_files(self) -> tuple[set[str], float]:

@@ -15,9 +15,8 @@ from index.converters import Converter, Limits, registry
 from index.converters.isolation import ConversionWorker
 from index.documents import Document, build_document, iter_candidate_files, read_file_bytes, sha256_bytes
 from index.embedding import Embedder
-from index.dense import choose_dense
 from index.errors import DocsError, IndexCorrupt, IndexEmpty, SkippedFile
-from index.generation import QDRANT_DENSE, Compatibility, DocumentInfo, DocumentRows, GenerationStore
+from index.generation import Compatibility, DocumentInfo, DocumentRows, GenerationStore
 
 ProgressFactory = Callable[[int], Callable[[int], None]]  # total documents -> advance(documents done)
 # Documents parsed and embedded together: enough passages for full, length-sorted batches,
@@ -168,7 +167,7 @@ def update_index(
         moved = {f.path: old for f in to_embed if (old := _same_content(f, by_content))}
         to_embed = [f for f in to_embed if f.path not in moved]
         same_folders = previous is not None and previous.manifest.get("docs") == list(docs_folders)
-        same_dense = previous is not None and _same_dense_choice(previous.manifest, dense_index)
+        same_dense = previous is not None and store.layout_matches(previous.manifest, dense_index)
         if previous is not None and not to_embed and not removed and same_folders and same_dense:
             report = _report(previous.manifest, (), (), (), len(unchanged), 0, skipped, started, "", False)
             previous.close()
@@ -236,14 +235,6 @@ def _moved_rows(rows: DocumentRows, f: SourceFile) -> DocumentRows:
     info = replace(rows.document, path=f.path, relpath=f.relpath, indexed_at=time.time())
     passages = [replace(p, doc_path=f.path) for p in rows.passages]
     return DocumentRows(info, rows.text, passages, rows.vectors, rows.sentence_vectors)
-
-
-def _same_dense_choice(manifest: dict, configured: str) -> bool:
-    """Whether the stored dense index is what would be chosen now (else rewrite, reusing vectors)."""
-    stored = manifest.get("dense_index", {}).get("type")
-    if stored == QDRANT_DENSE:  # Qdrant builds its own HNSW index; dense_index does not apply
-        return True
-    return stored == choose_dense(manifest["counts"]["passages"], configured).type
 
 
 def _reusable_generation(store: GenerationStore, compat: Compatibility, rebuild: bool):

@@ -41,7 +41,7 @@ import numpy as np
 from index.chunking import TEXT, Passage, context_line
 from index.errors import IndexCorrupt, IndexEmpty, IndexIncompatible, IndexNotFound, StoreUnavailable
 from index.generation import (
-    FORMAT_VERSION, QDRANT_DENSE, Candidates, Compatibility, DocumentInfo, DocumentRows, ReadPassage, StoredPassage,
+    FORMAT_VERSION, Candidates, Compatibility, DocumentInfo, DocumentRows, ReadPassage, StoredPassage,
 )
 from index.store import index_lock
 from index.terms import terms
@@ -61,6 +61,7 @@ _HNSW_M = 48
 _HNSW_EF_CONSTRUCT = 200
 _HNSW_EF_SEARCH = 512
 _OVERSAMPLING = 2.0  # int8 candidates re-scored with the originals, per result asked
+DENSE_TYPE = "qdrant-hnsw-int8"  # the manifest's dense index type
 
 
 @dataclass(frozen=True)
@@ -582,7 +583,7 @@ class QdrantStore:
             "model": compat.model,
             "dimension": dimension,
             "chunking": compat.chunking,
-            "dense_index": {"type": QDRANT_DENSE, "reason": f"Qdrant HNSW (M={_HNSW_M}) over int8 codes, re-scored"},
+            "dense_index": {"type": DENSE_TYPE, "reason": f"Qdrant HNSW (M={_HNSW_M}) over int8 codes, re-scored"},
             "docs": list(docs_folders),
             "built_at": time.time(),
             "counts": {"documents": documents, "passages": len(lengths), "sentences": sentences},
@@ -592,6 +593,10 @@ class QdrantStore:
             "build_seconds": {"rows": round(rows_seconds, 3), "lexical": round(lexical_seconds, 3)},
             "files": {},
         }
+
+    def layout_matches(self, manifest: dict, dense_choice: str) -> bool:
+        """Always: Qdrant builds its own HNSW index, so `dense_index` does not apply to it."""
+        return True
 
     def _swap_alias(self, name: str, had_alias: bool) -> None:
         """One request: readers see the old collection or the new one, never neither."""

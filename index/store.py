@@ -578,6 +578,12 @@ class FaissStore:
     def write(self, compat, dimension, docs_folders, rows, skipped=(), dense_choice="auto") -> dict:
         return write_generation(self.index_dir, compat, dimension, docs_folders, rows, skipped, dense_choice)
 
+    def layout_matches(self, manifest: dict, dense_choice: str) -> bool:
+        """Whether the stored vector index is what dense_choice would choose now (else the
+        generation is rewritten, reusing its vectors)."""
+        stored = manifest.get("dense_index", {}).get("type")
+        return stored == choose_dense(manifest["counts"]["passages"], dense_choice).type
+
     def indexed_files(self) -> tuple[set[str], float]:
         return indexed_files(self.index_dir)
 
