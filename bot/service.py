@@ -183,9 +183,15 @@ class CitebotService:
         name = self.store.current_name()
         if not name or name in (self._searcher.generation.name, self._damaged):
             return False
-        with self._reindex_lock:  # not while this process is swapping in its own build
+        # Not while this process is building: its own swap follows, and a question must not
+        # wait for a build to finish.
+        if not self._reindex_lock.acquire(blocking=False):
+            return False
+        try:
             if name != self._searcher.generation.name:
                 self.open()
+        finally:
+            self._reindex_lock.release()
         return True
 
     def ask(self, question: str, k: int | None = None) -> Answer:

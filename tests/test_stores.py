@@ -144,6 +144,24 @@ def test_a_reader_keeps_its_generation_and_another_process_follows_the_new_one(m
     assert "2222" in reader.ask("What is the vault code?").excerpts[0].text
 
 
+def test_a_question_never_waits_for_a_build_to_follow_another_process(make, tmp_path, embedder):
+    import threading
+
+    writer = make("faiss")
+    versioned(writer, tmp_path, "1111")
+    reader = CitebotService(writer.settings, embedder)
+    reader.ask("What is the vault code?")
+    versioned(writer, tmp_path, "2222")
+    followed = []
+    with reader._reindex_lock:  # as while this process builds a generation of its own
+        asking = threading.Thread(target=lambda: followed.append(reader.follow_current(now=1e12)))
+        asking.start()
+        asking.join(timeout=60)  # a guard against hanging the suite, not a speed check
+        assert not asking.is_alive() and followed == [False]
+    assert reader.follow_current(now=2e12)  # once the build is done, it follows
+    assert "2222" in reader.ask("What is the vault code?").excerpts[0].text
+
+
 def _questions(name: str) -> list[str]:
     data = yaml.safe_load((EVAL_DATA / name).read_text(encoding="utf-8"))
     return [q["question"] for q in data["questions"]]
