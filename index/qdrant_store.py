@@ -443,12 +443,17 @@ class QdrantStore:
         return paths | {s[0] for s in manifest.get("skipped", [])}, float(manifest.get("built_at", 0.0))
 
     def verify(self, full: bool = False) -> int:
-        """Every point the build wrote is there (Qdrant checks its own storage)."""
+        """Every point the build wrote is there (Qdrant checks its own storage). Without full,
+        from the collection's own point count, one cheap request (`citebot status` and health
+        checks run often); with full, counted exactly."""
         name = self.current_name()
         if not name:
             raise IndexNotFound(f"no index in {self.where}; run: citebot index")
         expected = int(self._manifest(name)["points"])
-        found = self._call("counting points", self._call.client.count, name, exact=True).count
+        if full:
+            found = self._call("counting points", self._call.client.count, name, exact=True).count
+        else:
+            found = self._call("reading the collection", self._call.client.get_collection, name).points_count
         if found != expected:
             raise IndexCorrupt(f"{self.place.describe()}: {name} holds {found} points, its manifest {expected}; "
                                "run: citebot index --rebuild")

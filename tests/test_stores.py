@@ -374,3 +374,19 @@ async def test_a_bot_whose_qdrant_is_down_at_start_comes_up_and_says_the_index_i
     await cog.ask.callback(cog, asked, "When was Izium recaptured?")
     assert asked.sent[-1][:2] == ("followup", UNAVAILABLE)
     await bot.close()
+
+
+@pytest.mark.parametrize("kind", ["qdrant-local", KINDS[2]])
+def test_a_point_missing_from_the_collection_is_reported_by_status_and_verify(make, tmp_path, kind):
+    from index.errors import IndexCorrupt
+    from index.qdrant_store import _point_id
+
+    service = make(kind)
+    versioned(service, tmp_path, "1111")
+    store = service.store
+    assert not service.status().warning
+    store._call.client.delete(store.current_name(), [_point_id("document", str(tmp_path / "docs" / "vault.md"))],
+                              wait=True)
+    assert "holds" in service.status().warning and "run: citebot index --rebuild" in service.status().warning
+    with pytest.raises(IndexCorrupt, match="holds"):
+        service.verify()
