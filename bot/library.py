@@ -99,12 +99,9 @@ class Library:
 
     def settings_for(self, name: str) -> Settings:
         collection = next(c for c in self.collections if c.name == name)
-        index_dir = Path(self.settings.index_dir)
-        if self.settings.collections:
-            index_dir = index_dir / name
-        prefix = self.settings.qdrant_prefix
-        if self.settings.collections:
-            prefix = f"{prefix}{name}-"  # each collection its own generations and alias in Qdrant too
+        index_dir, prefix = Path(self.settings.index_dir), self.settings.qdrant_prefix
+        if self.settings.collections:  # each collection its own generations, in folders and in Qdrant
+            index_dir, prefix = index_dir / name, f"{prefix}{name}-"
         return replace(self.settings, docs=collection.docs, index_dir=str(index_dir), collections=(),
                        default_collection=None, dm_collection=None, qdrant_prefix=prefix)
 
