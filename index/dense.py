@@ -24,6 +24,11 @@ HNSW_ABOVE = 5_000  # passages; exact search stays under half a millisecond up t
 _TRAIN_SAMPLE = 100_000  # vectors the 8-bit quantiser learns its per-dimension ranges from
 _ADD_CHUNK = 65_536
 _RESCORED = 64
+# Chosen by recall@10 against exact search (bench/scale.py, docs/scaling.md): M=32 and
+# efConstruction=100 level off near 0.97 however wide the search. The Qdrant store uses them too.
+HNSW_M = 48
+HNSW_EF_CONSTRUCTION = 200
+HNSW_EF_SEARCH = 512
 
 
 @dataclass(frozen=True)
@@ -57,9 +62,7 @@ def choose_dense(passages: int, configured: str = "auto") -> DenseSpec:
         reason = "set by dense_index: flat" if configured == "flat" else f"auto: {passages:,} passages ≤ {HNSW_ABOVE:,}"
         return DenseSpec("flat-ip", reason)
     reason = "set by dense_index: hnsw" if configured == "hnsw" else f"auto: {passages:,} passages > {HNSW_ABOVE:,}"
-    # Chosen by recall@10 against exact search (bench/scale.py, docs/scaling.md): M=32 and
-    # efConstruction=100 level off near 0.97 however wide the search.
-    return DenseSpec("hnsw-sq8", reason, m=48, ef_construction=200, ef_search=512)
+    return DenseSpec("hnsw-sq8", reason, m=HNSW_M, ef_construction=HNSW_EF_CONSTRUCTION, ef_search=HNSW_EF_SEARCH)
 
 
 def build_dense(spec: DenseSpec, vectors):

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from index.chunking import TEXT, Passage, context_line
+from index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from index.errors import IndexCorrupt, IndexEmpty, IndexIncompatible, IndexNotFound, StoreUnavailable
 from index.generation import (
     FORMAT_VERSION, Candidates, Compatibility, DocumentInfo, DocumentRows, ReadPassage, StoredPassage,
@@ -56,10 +57,6 @@ _TEXT_PART = 200_000  # characters of document text per point: large files stay 
 # bm25s's defaults (method "lucene"), so both stores score a passage alike.
 _K1 = 1.5
 _B = 0.75
-# HNSW parameters as chosen for the FAISS store by recall@10 (index/dense.py, bench/scale.py).
-_HNSW_M = 48
-_HNSW_EF_CONSTRUCT = 200
-_HNSW_EF_SEARCH = 512
 _OVERSAMPLING = 2.0  # int8 candidates re-scored with the originals, per result asked
 DENSE_TYPE = "qdrant-hnsw-int8"  # the manifest's dense index type
 
@@ -132,9 +129,9 @@ def forget_client(place: QdrantPlace) -> None:
 class _Qdrant:
     """Calls into qdrant-client with its failures turned into one-line StoreUnavailable errors."""
 
-    def __init__(self, place: QdrantPlace, client=None):
+    def __init__(self, place: QdrantPlace):
         self.place = place
-        self.client = client if client is not None else client_for(place)
+        self.client = client_for(place)
         self.remote = not place.path
         # Local mode is plain Python over SQLite: one call at a time.
         self._guard = contextlib.nullcontext() if self.remote else threading.Lock()
@@ -267,7 +264,7 @@ class QdrantGeneration:
         if not self._call.remote:
             return None  # local mode searches exactly and warns about index parameters
         m = _models()
-        return m.SearchParams(hnsw_ef=_HNSW_EF_SEARCH,
+        return m.SearchParams(hnsw_ef=HNSW_EF_SEARCH,
                               quantization=m.QuantizationSearchParams(rescore=True, oversampling=_OVERSAMPLING))
 
     def _retrieve(self, ids: Sequence, vectors: bool = False) -> list:
@@ -362,10 +359,10 @@ class QdrantStore:
     The writer's lock is a local file lock in lock_dir: run one index job per deployment (the
     docker-compose file in deploy/qdrant/ does)."""
 
-    def __init__(self, place: QdrantPlace, lock_dir: Path, client=None):
+    def __init__(self, place: QdrantPlace, lock_dir: Path):
         self.place = place
         self.lock_dir = Path(lock_dir)
-        self._call = _Qdrant(place, client)
+        self._call = _Qdrant(place)
         self.alias = f"{place.prefix}current"
         self.where = f"{place.describe()} ({self.alias})"
         self._generation_name = re.compile(re.escape(place.prefix) + r"gen-(\d{6,})$")
@@ -510,7 +507,7 @@ class QdrantStore:
                                                      comparator=m.MultiVectorComparator.MAX_SIM)),
                    },
                    sparse_vectors_config={SPARSE: m.SparseVectorParams(modifier=m.Modifier.IDF)},
-                   hnsw_config=m.HnswConfigDiff(m=_HNSW_M, ef_construct=_HNSW_EF_CONSTRUCT),
+                   hnsw_config=m.HnswConfigDiff(m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCTION),
                    on_disk_payload=True, shard_number=self.place.shards, replication_factor=self.place.replicas)
         if self._call.remote:  # local mode has no payload indexes and says so
             for key in ("record", "doc_path"):
@@ -588,7 +585,7 @@ class QdrantStore:
             "model": compat.model,
             "dimension": dimension,
             "chunking": compat.chunking,
-            "dense_index": {"type": DENSE_TYPE, "reason": f"Qdrant HNSW (M={_HNSW_M}) over int8 codes, re-scored"},
+            "dense_index": {"type": DENSE_TYPE, "reason": f"Qdrant HNSW (M={HNSW_M}) over int8 codes, re-scored"},
             "docs": list(docs_folders),
             "built_at": time.time(),
             "counts": {"documents": documents, "passages": len(lengths), "sentences": sentences},
