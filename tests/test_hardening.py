@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -419,9 +418,9 @@ async def test_a_reindex_in_the_bot_runs_in_a_thread_that_cannot_hold_up_exit():
 
 
 def test_run_with_qdrant_unreachable_comes_up_and_says_so_in_one_line(process_env, refused_discord, tmp_path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        qdrant = f"http://127.0.0.1:{s.getsockname()[1]}"  # nothing listens there once closed
+    from tests.test_stores import _refused_url
+
+    qdrant = _refused_url()
     env = {**process_env, "DISCORD_TOKEN": "not.a.real-token", "PYTHONPATH": refused_discord,
            "CITEBOT_CONNECT_RETRY_SECONDS": "600", "CITEBOT_STORE": "qdrant", "CITEBOT_QDRANT_URL": qdrant,
            "CITEBOT_DOCS": str(SEEDS), "CITEBOT_INDEX_DIR": str(tmp_path / "index")}
