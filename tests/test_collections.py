@@ -16,6 +16,7 @@ from bot.config import Collection, Settings, load_settings
 from bot.discord.app import CitebotCog, create_bot
 from bot.library import Library, Place, Routing
 from bot.watch import affected
+from tests.waiting import GUARD_SECONDS
 from index.errors import ConfigError
 
 NORTH_GUILD, SOUTH_GUILD, OTHER_GUILD, SOUTH_CHANNEL_IN_NORTH = 111, 222, 333, 444
@@ -246,7 +247,7 @@ async def test_mentions_in_a_guild_and_dms_are_answered_from_their_collections(l
     bot = create_bot(library.settings, library, sync_commands=False)
     await bot._async_setup_hook()
     await bot.setup_hook()
-    await asyncio.wait_for(bot.warm_up, 30)
+    await asyncio.wait_for(bot.warm_up, GUARD_SECONDS)
     bot._connection._intents.members = True
     bot._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(bot._connection._intents)
     dpytest.configure(bot, members=1)

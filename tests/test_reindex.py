@@ -15,6 +15,7 @@ from bot.watch import watch_and_reindex
 from index.errors import IndexCorrupt, IndexLocked, IndexWriteError
 from index.store import index_lock, load_generation, read_current_name
 from tests.conftest import ROOT
+from tests.waiting import GUARD_SECONDS, eventually, eventually_async
 
 
 def write(path, text):
@@ -122,25 +123,28 @@ def test_disk_full_mid_rebuild_keeps_the_old_generation(make_service, tmp_path, 
 def test_watcher_debounces_a_burst_and_the_answer_follows_the_edit(make_service, tmp_path):
     service = make_service()
     versioned(service, tmp_path, "1111")
+    vault = tmp_path / "docs" / "vault.md"
     reports, stop = [], threading.Event()
     watcher = threading.Thread(target=watch_and_reindex, args=([service], reports.append), kwargs={"stop_event": stop})
     watcher.start()
     try:
-        time.sleep(0.5)
-        vault = tmp_path / "docs" / "vault.md"
+        # The watcher is listening once it has seen a save: save a first edit until it is answered.
+        assert eventually(lambda: "4999" in code_in_answer(service),
+                          nudge=lambda: write(vault, "# Vault\nThe vault code is 4999.\n"))
+        before = len(reports)
         for i in range(50):  # an editor saving in a burst
             vault.write_text(f"# Vault\nThe vault code is {5000 + i}.\n", encoding="utf-8")
             (tmp_path / "docs" / ".vault.md.swp").write_text("swap", encoding="utf-8")
             time.sleep(0.005)
-        deadline = time.monotonic() + 15
-        while "5049" not in code_in_answer(service) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert "5049" in code_in_answer(service)
-        time.sleep(1.0)
-        assert len(reports) == 1 and reports[0].changed and reports[0].embedded == 1
+        # The last save is what gets answered (none after the last build is lost), and the burst
+        # costs a few builds at most, however slowly a loaded machine delivered the saves.
+        assert eventually(lambda: "5049" in code_in_answer(service))
+        burst = reports[before:]
+        assert 1 <= len(burst) <= 5 and any(r.changed for r in burst)
+        assert sum(r.embedded for r in burst) <= 5
     finally:
         stop.set()
-        watcher.join(timeout=10)
+        watcher.join(timeout=GUARD_SECONDS)
 
 
 def test_answers_during_rebuilds_each_come_from_one_generation(make_service, tmp_path):
@@ -163,10 +167,11 @@ def test_answers_during_rebuilds_each_come_from_one_generation(make_service, tmp
         for version in ("2000", "3000", "4000"):
             report = versioned(service, tmp_path, version)
             code_of_generation[report.generation] = version
+            # The asker reaches each new generation before the next build, however it is scheduled.
+            assert eventually(lambda: bool(errors) or any(g == report.generation for g, _ in seen[-50:]))
     finally:
-        time.sleep(0.2)
         stop.set()
-        asker.join(timeout=30)
+        asker.join(timeout=GUARD_SECONDS)
     assert not errors
     generations = [g for g, _ in seen]
     assert generations == sorted(generations) and len(set(generations)) >= 2
@@ -184,13 +189,10 @@ async def test_bot_watcher_reindexes_off_the_event_loop(make_service, tmp_path):
     stop = asyncio.Event()
     task = asyncio.create_task(watch_in_background(service, stop_event=stop))
     try:
-        await asyncio.sleep(0.5)
-        write(tmp_path / "docs" / "vault.md", "# Vault\nThe vault code is 8888.\n")
-        for _ in range(150):
-            if "8888" in code_in_answer(service):
-                break
-            await asyncio.sleep(0.1)
-        assert "8888" in code_in_answer(service)
+        # Saved again until the watcher, which may start listening late on a loaded machine, sees it.
+        assert await eventually_async(lambda: "8888" in code_in_answer(service),
+                                      nudge=lambda: write(tmp_path / "docs" / "vault.md",
+                                                          "# Vault\nThe vault code is 8888.\n"))
     finally:
         stop.set()
-        await asyncio.wait_for(task, timeout=10)
+        await asyncio.wait_for(task, timeout=GUARD_SECONDS)

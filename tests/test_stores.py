@@ -23,6 +23,7 @@ from index.generation import Compatibility
 from index.qdrant_store import QdrantPlace, QdrantStore, _Qdrant, forget_client
 from index.terms import terms
 from tests.conftest import EVAL_DATA, SEEDS
+from tests.waiting import GUARD_SECONDS
 
 SERVER = os.environ.get("CITEBOT_QDRANT_URL", "")
 KINDS = ["faiss", "qdrant-local", pytest.param("qdrant-server", marks=pytest.mark.skipif(
@@ -156,7 +157,7 @@ def test_a_question_never_waits_for_a_build_to_follow_another_process(make, tmp_
     with reader._reindex_lock:  # as while this process builds a generation of its own
         asking = threading.Thread(target=lambda: followed.append(reader.follow_current(now=1e12)))
         asking.start()
-        asking.join(timeout=60)  # a guard against hanging the suite, not a speed check
+        asking.join(timeout=GUARD_SECONDS)  # a guard against hanging the suite, not a speed check
         assert not asking.is_alive() and followed == [False]
     assert reader.follow_current(now=2e12)  # once the build is done, it follows
     assert "2222" in reader.ask("What is the vault code?").excerpts[0].text
@@ -244,7 +245,7 @@ async def test_qdrant_lost_mid_question_fails_that_question_and_the_bot_stays_up
     bot = create_bot(settings, Library(settings, service.embedder, services={SHORTHAND: service}), sync_commands=False)
     await bot._async_setup_hook()
     await bot.setup_hook()
-    await asyncio.wait_for(bot.warm_up, 30)
+    await asyncio.wait_for(bot.warm_up, GUARD_SECONDS)
     cog = bot.get_cog("CitebotCog")
     generation = service.searcher.generation
     working = generation._call
@@ -368,7 +369,7 @@ async def test_a_bot_whose_qdrant_is_down_at_start_comes_up_and_says_the_index_i
     bot = create_bot(settings, Library(settings, embedder), sync_commands=False)
     await bot._async_setup_hook()
     await bot.setup_hook()  # opens the one collection: refused, and the bot carries on
-    await asyncio.wait_for(bot.warm_up, 30)
+    await asyncio.wait_for(bot.warm_up, GUARD_SECONDS)
     cog = bot.get_cog("CitebotCog")
     asked = Recorder()
     await cog.ask.callback(cog, asked, "When was Izium recaptured?")
