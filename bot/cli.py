@@ -86,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except CitebotError as err:
+        from bot.render import visible
+
+        for path, reason in getattr(err, "skipped", ()):  # why nothing could be indexed, file by file
+            print(f"skipped {visible(path)}: {visible(reason)}", file=sys.stderr)
         print(f"citebot: error: {err}", file=sys.stderr)
         return 2
     except Stopped:
@@ -225,6 +229,10 @@ def _status(settings, args) -> int:
         print(f"passages:   {status.passages}")
         print(f"dense:      {status.dense_index}")
         print(f"reader:     {status.reader}")
+        print("formats:    " + ", ".join(name for name, why in status.formats if not why))
+        for name, why in status.formats:
+            if why:
+                print(f"unreadable: {name} files cannot be read here ({visible(why)}); reinstall citebot")
         print(f"built:      {built}")
         for label, problem in (("damaged", status.warning), ("stale", status.stale)):
             if problem:

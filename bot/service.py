@@ -18,7 +18,7 @@ from bot.answering.reader import OnnxReader, export_missing, find_reader
 from bot.config import Settings
 from bot.types import Answer
 from index.chunking import ChunkSettings
-from index.converters import Limits
+from index.converters import Limits, format_support
 from index.dense import DenseSpec
 from index import onnx_query
 from index.embedding import Embedder, resolve_model, shared_embedder
@@ -69,6 +69,7 @@ class Status:
     reader: str = "on"  # or "off — why"
     warning: str = ""  # the current generation is damaged: answers come from an older one
     stale: str = ""  # the docs changed since the build
+    formats: tuple[tuple[str, str], ...] = ()  # (format, "" or why it cannot be read here)
 
 
 class CitebotService:
@@ -273,4 +274,5 @@ class CitebotService:
             reader=self.reader_state(),
             warning=warning,
             stale=self.stale_reason(),
+            formats=format_support(),
         )

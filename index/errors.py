@@ -17,6 +17,15 @@ class DocsError(CitebotError):
     """The documents folder is missing or nothing in it could be indexed."""
 
 
+class NothingIndexed(DocsError):
+    """Every file in the docs folders was skipped, or there was none: `skipped` holds each
+    (path, reason), for the edge to show along with the one-line message."""
+
+    def __init__(self, message: str, skipped: tuple[tuple[str, str], ...] = ()):
+        super().__init__(message)
+        self.skipped = skipped
+
+
 class ModelError(CitebotError):
     """The embedding model cannot be found or loaded."""
 

@@ -15,7 +15,7 @@ from index.converters import Converter, Limits, registry
 from index.converters.isolation import ConversionWorker
 from index.documents import Document, build_document, iter_candidate_files, read_file_bytes, sha256_bytes
 from index.embedding import Embedder
-from index.errors import DocsError, IndexCorrupt, IndexEmpty, SkippedFile
+from index.errors import DocsError, IndexCorrupt, IndexEmpty, NothingIndexed, SkippedFile
 from index.generation import Compatibility, DocumentInfo, DocumentRows, GenerationStore
 
 ProgressFactory = Callable[[int], Callable[[int], None]]  # total documents -> advance(documents done)
@@ -208,7 +208,8 @@ def update_index(
         except IndexEmpty:
             where = ", ".join(docs_folders)
             detail = f"; {len(skipped)} file(s) skipped" if skipped else ""
-            raise DocsError(f"nothing to index in {where}{detail}") from None
+            raise NothingIndexed(f"nothing to index in {where}{detail}",
+                                 tuple((s.path, s.reason) for s in skipped)) from None
         finally:
             if previous is not None:
                 previous.close()

@@ -140,6 +140,39 @@ def test_cli_status_and_index_report(seeds_service, capsys):
     assert code == 0 and report["embedded"] == 0 and report["documents"] == 2
     code, out, _ = run_cli(capsys, "status", "--index-dir", s.index_dir)
     assert code == 0 and "documents:  2" in out and "all-MiniLM-L6-v2" in out
+    assert "formats:    text, Markdown, reStructuredText, PDF, HTML, Word" in out and "unreadable" not in out
+
+
+def test_when_nothing_can_be_indexed_every_skipped_file_says_why(tmp_path, capsys):
+    docs = tmp_path / "docs"
+    write(docs, "scan.pdf", b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    write(docs, "blank.md", "   \n")
+    code, _, err = run_cli(capsys, "index", "--docs", str(docs), "--index-dir", str(tmp_path / "index"))
+    lines = err.splitlines()
+    assert code == 2 and lines[-1].startswith("citebot: error: nothing to index in") and "Traceback" not in err
+    assert sorted(lines[:-1]) == [f"skipped {docs}/blank.md: empty file",
+                                  f"skipped {docs}/scan.pdf: named .pdf, but the content is PNG, not PDF"]
+
+
+def test_every_built_in_format_can_be_read_in_this_install():
+    """Fails when a converter's library cannot be imported (as HTML could not on a fresh install
+    whose lxml had dropped the module trafilatura imported)."""
+    from index.converters import format_support
+
+    assert [why for _, why in format_support() if why] == []
+
+
+def test_a_format_whose_library_is_broken_is_named_by_status(seeds_service, capsys, monkeypatch):
+    import sys
+
+    from index.converters import registry
+
+    broken = next(c for c in registry().converters if c.name == "html").modules[0]
+    monkeypatch.setitem(sys.modules, broken, None)  # importing it now raises ImportError
+    s = seeds_service.settings
+    code, out, _ = run_cli(capsys, "status", "--index-dir", s.index_dir)
+    assert code == 0 and "formats:    text, Markdown, reStructuredText, PDF, Word\n" in out
+    assert f"unreadable: HTML files cannot be read here (ModuleNotFoundError: import of {broken} halted" in out
 
 
 @pytest.mark.parametrize("args, message", [

@@ -20,7 +20,7 @@ from index.converters.pdf import PDF
 from index.converters.text import TEXT
 from index.errors import SkippedFile
 
-__all__ = ["Converted", "Converter", "Limits", "Registry", "TEXT", "registry"]
+__all__ = ["Converted", "Converter", "Limits", "Registry", "TEXT", "format_support", "registry"]
 
 log = logging.getLogger(__name__)
 
@@ -64,3 +64,11 @@ def registry() -> Registry:
     claimed = {s for c in found for s in c.suffixes}
     built_in = tuple(c for c in BUILT_IN if not set(c.suffixes) & claimed)
     return Registry((*found, *built_in))
+
+
+def format_support() -> tuple[tuple[str, str], ...]:
+    """(format, "" or why it cannot be read here) for each installed converter, the text formats
+    first: what `citebot status` reports, so a broken install shows before files are skipped."""
+    converters = (*registry().converters, TEXT)
+    return (("text, Markdown, reStructuredText", ""),
+            *((c.shown, c.unavailable()) for c in converters if c is not TEXT))

@@ -69,6 +69,7 @@ class Converter:
     sniff: Callable[[bytes], bool] | None = None
     isolated: bool = True
     label: str = ""  # the format's name in messages ("PDF"); the name when empty
+    modules: tuple[str, ...] = ()  # the libraries convert() imports (in the conversion child): see unavailable()
 
     @property
     def key(self) -> str:
@@ -78,6 +79,19 @@ class Converter:
     @property
     def shown(self) -> str:
         return self.label or self.name
+
+    def unavailable(self) -> str:
+        """Why this format cannot be read here ("ImportError: …"), or "" when it can: each
+        library it imports is imported, so a broken install is named before any file is skipped."""
+        import importlib
+
+        for module in self.modules:
+            try:
+                importlib.import_module(module)
+            except Exception as err:  # any import failure: an ImportError, or a library's own crash
+                first = (str(err).splitlines() or [""])[0][:160]
+                return f"{type(err).__name__}: {first}"
+        return ""
 
 
 # Magic numbers, only to name what a file really is when its suffix says otherwise.

@@ -85,4 +85,4 @@ def _check_zip(data: bytes, limits: Limits) -> None:
 
 
 DOCX = Converter(name="docx", version=1, suffixes=(".docx",), convert=convert_docx,
-                 sniff=lambda head: head.startswith(b"PK\x03\x04"), label="Word")
+                 sniff=lambda head: head.startswith(b"PK\x03\x04"), label="Word", modules=("docx",))

@@ -34,4 +34,4 @@ def sniff_html(head: bytes) -> bool:
 
 
 HTML = Converter(name="html", version=2, suffixes=(".html", ".htm", ".xhtml"), convert=convert_html,
-                 sniff=sniff_html, label="HTML")
+                 sniff=sniff_html, label="HTML", modules=("trafilatura",))

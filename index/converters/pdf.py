@@ -141,4 +141,4 @@ def _outline(pdf, body: str, pages: list[int]) -> tuple[OutlineEntry, ...]:
 
 
 PDF = Converter(name="pdf", version=2, suffixes=(".pdf",), convert=convert_pdf,
-                sniff=lambda head: b"%PDF-" in head[:1024], label="PDF")
+                sniff=lambda head: b"%PDF-" in head[:1024], label="PDF", modules=("pypdfium2",))
