@@ -9,6 +9,7 @@ import shutil
 import sys
 import textwrap
 import zipfile
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -54,7 +55,7 @@ def test_every_format_is_indexed_and_quoted_verbatim(formats_service):
     assert report.skipped == ()
     assert report.documents == 4
     converters = {d.relpath: d.converter for d in service.documents()}
-    assert converters == {"harbour_handbook.pdf": "pdf/2", "meeting_notes.docx": "docx/1",
+    assert converters == {"harbour_handbook.pdf": PDF.key, "meeting_notes.docx": "docx/1",
                           "widgets_install.html": "html/2", "notes.md": "text/1"}
     for question in ("how much does a berth cost per night?", "how do I get voice support?",
                      "who migrates the website to the new host?"):
@@ -330,3 +331,109 @@ def test_a_pdf_without_bookmarks_takes_its_headings_from_larger_type():
     assert [s.path for s in doc.sections] == [("Opening hours",), ("Opening hours", "Winter"), ("Mooring fees",),
                                               ("Mooring fees", "Discounts")]
     assert "Contents . ." in doc.text[doc.sections[0].start:doc.sections[0].end]  # a dotted leader line is text
+
+
+# ------------------------------------------------------- a long manual: what a reader skips is not quoted
+
+MANUAL = [  # (heading, body lines) of pages 2 to 6; page 1 is the table of contents
+    ("1 Opening hours", ["The harbour office opens at 07:30 and closes at 19:00 from April to October.",
+                         "In winter it closes at 16:00 and stays shut on Sundays."]),
+    ("2 Mooring fees", ["Visiting boats pay 14 euros per night for a berth up to 10 metres; this is an exam-",
+                        "ple of the low prices the harbour keeps for sailing clubs.",
+                        "Crews of non-",
+                        "members pay the same fee at the fuel dock after 18:00."]),
+    ("3 Winter storage", ["Boats stored ashore over winter are lifted out by the crane in late Octo\u00ad",
+                          "ber and launched again in the spring.",
+                          "Non-members can store a boat ashore when there is room."]),
+    ("4 Fuel dock", ["The fuel dock sells diesel and petrol from 08:00 to 18:00 every day."]),
+    ("5 Emergencies", ["In an emergency, call the harbour master on VHF channel 12."]),
+]
+
+
+def _manual_pdf() -> bytes:
+    """Six pages, each under the running header "Harbour Manual" and over its page number: a table
+    of contents with dot leaders, then a section a page, bookmarked; words split at line ends."""
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    pdf = canvas.Canvas(out)
+    pdf.setTitle("Harbour Manual")
+    pages = [("Contents", [f"{heading} {' .' * 30} {n}" for n, (heading, _) in enumerate(MANUAL, start=2)]), *MANUAL]
+    for n, (heading, lines) in enumerate(pages, start=1):
+        pdf.setFont("Helvetica", 9)
+        pdf.drawString(72, 800, "Harbour Manual")
+        if n > 1:
+            pdf.bookmarkPage(f"p{n}")
+            pdf.addOutlineEntry(heading, f"p{n}", level=0)
+        pdf.setFont("Helvetica-Bold", 16)
+        pdf.drawString(72, 760, heading)
+        pdf.setFont("Helvetica", 11)
+        for k, line in enumerate(lines):
+            pdf.drawString(72, 730 - 16 * k, line)
+        pdf.setFont("Helvetica", 9)
+        pdf.drawString(290, 40, str(n))
+        pdf.showPage()
+    pdf.save()
+    return out.getvalue()
+
+
+def test_a_manual_is_read_without_its_headers_page_numbers_contents_or_split_words():
+    data = _manual_pdf()
+    with ConversionWorker(Limits()) as worker:
+        converted = worker.convert(PDF, data, "manual.pdf")
+    doc = build_document(converted, sha256_bytes(data), "d/manual.pdf", "manual.pdf", PDF.key)
+    text = doc.text
+    assert not set(text) & {"\ufffe", "\u00ad", "\x02"}
+    assert "this is an example of the low prices" in text  # "exam-" / "ple": one word again
+    assert "late October and launched" in text  # a soft hyphen at the line end
+    assert "Crews of non-members pay" in text  # the manual writes "Non-members": the hyphen stays
+    assert "Harbour Manual" not in text and converted.title == "Harbour Manual"  # the running header
+    assert not [line for line in text.splitlines() if line.strip().isdigit()]  # the page numbers
+    assert "Contents" not in text and ". . . ." not in text  # the table of contents
+    for _, lines in MANUAL:
+        assert lines[-1].split()[-1] in text
+    assert [s.path for s in doc.sections] == [(heading,) for heading, _ in MANUAL]
+    assert len(doc.pages) == 6 and doc.pages[0] == doc.pages[1] == 0  # nothing left of page 1: it starts with 2
+    for start, (heading, _) in zip(doc.pages[1:], MANUAL):
+        assert text[start:].startswith(heading + "\n")
+
+
+def test_a_manual_answer_cites_the_page_it_quotes(make_service, tmp_path):
+    service = make_service()
+    (tmp_path / "docs" / "manual.pdf").write_bytes(_manual_pdf())
+    assert service.reindex().skipped == ()
+    for question, words, page in (("how much does a berth cost per night for visiting boats?", "14 euros per night", 3),
+                                  ("when are boats lifted out for winter storage?", "late October", 4),
+                                  ("which VHF channel reaches the harbour master?", "channel 12", 6)):
+        answer = service.ask(question)
+        top = answer.excerpts[0]
+        assert words in top.text and top.citation.page == page, (question, top.text, top.citation.page)
+        assert "Harbour Manual" not in top.text
+        _verbatim(service, answer)
+
+
+def test_a_hyphen_at_a_line_end_stays_where_the_word_is_written_with_it():
+    from index.converters.pdf import RawLine, _unhyphenate, _vocabulary
+
+    vocabulary = _vocabulary([[RawLine("Use the non-free archive; the time is long and consuming.", Counter())]])
+    for marked, read in (("an exam\ufffeple", "an example"), ("a dock\u00adside crane", "a dockside crane"),
+                         ("the non\ufffefree archive", "the non-free archive"), ("well\ufffeKnown", "well-Known"),
+                         ("x86\ufffe64", "x86-64"), ("fonts-crosextra\ufffecarlito", "fonts-crosextra-carlito"),
+                         ("a time\ufffeconsuming step", "a time-consuming step"), ("pro\x02gram", "program"),
+                         ("the end\ufffe", "the end-")):
+        assert _unhyphenate(marked, vocabulary) == read, marked
+
+
+def test_a_table_of_years_is_not_a_table_of_contents():
+    from index.converters.pdf import RawLine, _without_contents
+
+    leaders = ["Debian Project Leaders", "Ian Murdock August 1993", "Bruce Perens April 1996",
+               "Ian Jackson January 1998", "Wichert Akkerman January 1999", "Ben Collins April 2001"]
+    lines = [RawLine(words, Counter()) for words in leaders]
+    assert _without_contents(lines, False, 261) == (lines, False)
+    contents = [RawLine(words, Counter()) for words in ("Contents", "1 Tutorials 1", "1.1 Console basics . . . . . . 1",
+                                                  "1.2 The shell prompt . . . . . . 2", "2 Packages 37")]
+    assert _without_contents(contents + lines[1:2], False, 261) == (lines[1:2], False)
+    assert _without_contents(contents, False, 261) == ([], True)
+    continued = [RawLine(words, Counter()) for words in ("A Appendix 232", "Preface", "This book is free.")]
+    assert _without_contents(continued, True, 261) == (continued[1:], False)  # the contents' last page
