@@ -480,10 +480,12 @@ def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | 
     # fence, a directive line): quoted, since the excerpt is verbatim, but not shown as words.
     markup = tuple((b - start, a - start) for (_, b), (a, _) in zip(units, units[1:])
                    if p.text[b - p.start:a - p.start].strip())
+    # Inline markup inside the quoted units (a role, link syntax, an HTML tag): not shown either.
+    inline = tuple((a - start, b - start) for a, b in p.inline if any(ua <= a and b <= ub for ua, ub in units))
     # Only the top excerpt gets its answer span marked: it is the one read first.
     return Excerpt(text=text, kind=p.kind, score=cand.score, citation=citation,
                    highlight=best_highlight(question, text, parts=_answer_parts(cand, text), reader=reader)
-                   if n == 1 else None, code=code, markup=markup)
+                   if n == 1 else None, code=code, markup=markup, inline=inline)
 
 
 def _answer_parts(cand: _Candidate, text: str) -> list[tuple[int, int]]:
