@@ -67,8 +67,13 @@ def matched_text(p: Passage) -> str:
     hidden = [(p.start, p.sentences[0][0])]
     hidden += [(b, a) for (_, b), (a, _) in zip(p.sentences, p.sentences[1:])]
     hidden += [(p.sentences[-1][1], p.end), *p.inline]
-    text, at, pieces = p.text, 0, []
-    for a, b in sorted((a - p.start, b - p.start) for a, b in hidden if b > a):
+    return blanked(p.text, [(a - p.start, b - p.start) for a, b in hidden])
+
+
+def blanked(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """text with the given spans (offsets into it, in any order) turned to spaces, line breaks kept."""
+    at, pieces = 0, []
+    for a, b in sorted(spans):
         a = max(a, at)
         if b <= a:
             continue
@@ -147,6 +152,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # A role's name holds at most one inner colon (":py:meth:"), so a run of colons is never rescanned.
 _INLINE_CODE = re.compile(r"``[^`\n]+``|(?::[\w.-]+(?::[\w.-]+)?:)?`[^`\n]+`")
 _SENTENCE_MARKS = re.compile(r"[.!?]")
+_WORDY = re.compile(r"[^\W_]")  # a letter or digit: a piece without one is no sentence of its own
 
 
 def _masked(text: str) -> str:
@@ -166,6 +172,9 @@ def _block_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if at < 0:  # the segmenter altered the text; keep offsets honest by skipping it
             continue
         cursor = at + len(piece)
+        if spans and not _WORDY.search(piece):  # "_" or "**" closing emphasis after "?": ends the sentence before
+            spans[-1] = (spans[-1][0], start + cursor)
+            continue
         for a, b in _split_long(block, at, cursor):
             spans.append((start + a, start + b))
     return spans
