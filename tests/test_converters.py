@@ -55,7 +55,7 @@ def test_every_format_is_indexed_and_quoted_verbatim(formats_service):
     assert report.documents == 4
     converters = {d.relpath: d.converter for d in service.documents()}
     assert converters == {"harbour_handbook.pdf": "pdf/2", "meeting_notes.docx": "docx/1",
-                          "widgets_install.html": "html/2", "notes.md": "text/1"}
+                          "widgets_install.html": "html/2", "notes.md": "text/2"}
     for question in ("how much does a berth cost per night?", "how do I get voice support?",
                      "who migrates the website to the new host?"):
         answer = service.ask(question)
