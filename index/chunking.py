@@ -172,8 +172,8 @@ def _block_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if at < 0:  # the segmenter altered the text; keep offsets honest by skipping it
             continue
         cursor = at + len(piece)
-        if spans and not _WORDY.search(piece):  # "_" or "**" closing emphasis after "?": ends the sentence before
-            spans[-1] = (spans[-1][0], start + cursor)
+        if spans and len(piece) <= 3 and not _WORDY.search(piece):
+            spans[-1] = (spans[-1][0], start + cursor)  # "_" or "**" closing emphasis after "?": ends the sentence before
             continue
         for a, b in _split_long(block, at, cursor):
             spans.append((start + a, start + b))

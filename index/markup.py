@@ -331,7 +331,7 @@ _SNIFF_RST_LITERAL = re.compile(r"``\S[^`\n]{0,200}``(?!`)")
 _SNIFF_LITERAL_BLOCK = re.compile(r"::[ \t]*\n[ \t]*\n[ \t]+\S")
 _SNIFF_UNDERLINED = re.compile(r"(?:^|\n[ \t]*\n)(?:([=\-~^\"'`*+#:.])\1{2,}[ \t]*\n)?[ \t]{0,3}\S[^\n]{0,300}\n([=\-~^\"'`*+#:.])\2{2,}[ \t]*(?:\n|$)")
 _SNIFF_ATX = re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE)
-_SNIFF_FENCE = re.compile(r"^[ \t]{0,3}(?:`{3,}|~{3,})[^\n]*\n(?:[^\n]*\n){0,400}?[ \t]{0,3}(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
+_SNIFF_FENCE = re.compile(r"^[ \t]{0,3}(?:`{3,}+|~{3,}+)[^\n]*+\n(?:[^\n]*\n){0,400}?[ \t]{0,3}(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
 _SNIFF_LINK = re.compile(r"(?<!!)\[[^\[\]\n]{1,200}\]\((?:https?://|/|\.{0,2}/|#|mailto:)[^()\s]{0,500}\)")
 
 
@@ -367,14 +367,16 @@ _TARGET = re.compile(r"(?<=\S)(\s*<[^<>`]{1,2000}>)$")  # "title <target>": the 
 _URL_TAIL = r"\((?:[^()\s]|\([^()\s]{0,400}\)){0,2000}(?:[ \t]+\"[^\"\n]{0,400}\")?\)"
 _MARKDOWN_INLINE = re.compile(
     r"(?P<code>``[^\n]{1,400}?``|`[^`\n]{1,400}`)"
-    r"|(?P<comment><!--(?:[^-]|-(?!->)){0,2000}-->)"
+    r"|(?P<comment><!--(?:[^<-]|-(?!->)|<(?!!--)){0,2000}-->)"  # a body never holds "<!--": each is scanned once
     rf"|(?P<image_link>\[!\[[^\[\]\n]{{0,400}}\]{_URL_TAIL}\]{_URL_TAIL})"
     rf"|(?P<image>!\[[^\[\]]{{0,400}}\]{_URL_TAIL})"
     rf"|(?P<link>\[(?P<link_text>[^\[\]]{{1,400}})\](?:{_URL_TAIL}|\[[^\[\]\n]{{0,400}}\]))"
     r"|(?P<autolink><(?:https?|mailto|ftp):[^<>\s]{1,2000}>)"
     rf"|(?P<tag>{HTML_TAG})"
     r"|(?P<escape>\\[!-/:-@\[-`{-~])"
-    r"|(?P<strong>(?<![\w*\\])(?P<strong_mark>\*\*|__)(?=[^\s*_])(?P<strong_body>[^\n]{1,300}?)(?<=[^\s\\])(?P=strong_mark)(?![\w*]))"
+    # Strong emphasis: its body never holds its own mark, so no text is scanned twice.
+    r"|(?P<strong>(?<![\w*\\])(?P<strong_mark>\*\*|__)(?=[^\s*_])"
+    r"(?P<strong_body>(?:[^*_\n]|\*(?!\*)|_(?!_)){1,300}?)(?<=[^\s\\])(?P=strong_mark)(?![\w*]))"
     r"|(?P<emphasis>(?<![\w*\\])(?P<mark>[*_])(?=[^\s*_])(?P<body>[^*_\n]{1,300}?)(?<=[^\s\\])(?P=mark)(?![\w*]))"
 )
 

@@ -241,7 +241,13 @@ def test_hostile_markup_is_read_in_one_pass():
     part = ("Title\n=====\n\n:field: value\n\nText before code: ::\n\n    code()\n\n"
             ".. note::\n\n    prose\n\n```\nfenced\n```\n")
     text = part * 4000 + "# " * 300_000 + "\n" + ":x:" * 300_000 + "\n"
-    for name in ("hostile.rst", "hostile.md"):
+    # Inline markup that never closes: each opening is scanned up to the next, not to a bound.
+    unclosed = ("<!--", "**a ", "__a ", "`", "``a`b", "[a", "![a](", "<a b=", ":a:`", "`a <", "|a", "\\")
+    text += "".join(unit * 20_000 + "\n" for unit in unclosed[1:4])
+    for unit in unclosed:
+        line = unit * 100_000
+        assert all(0 <= a < b <= len(line) for m in ("rst", "markdown") for a, b in inline_markup(line, 0, len(line), m))
+    for name in ("hostile.rst", "hostile.md", "hostile.txt"):
         doc = parse_document(text.encode(), name, name)
         units = sum(len(unit_spans(doc.text, s.start, s.end, doc.blocks)) for s in doc.sections)
         assert len(doc.sections) >= 4000 and units >= 4000
