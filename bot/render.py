@@ -29,14 +29,37 @@ def citation_line(c: Citation) -> str:
     return f"[{c.n}] " + " · ".join(visible(p) for p in parts if p)
 
 
+def _hidden(e: Excerpt) -> list[tuple[int, int, str]]:
+    """What is not shown of an excerpt's text, in order: markup between units (shown as a line
+    break) and inline markup (a role's name, link syntax, a tag: shown as nothing)."""
+    return sorted([(a, b, "\n") for a, b in e.markup] + [(a, b, "") for a, b in e.inline])
+
+
+def _shown_at(hidden: list[tuple[int, int, str]], offset: int) -> int:
+    """Where an offset of the text falls in the text as shown (inside hidden markup: its start)."""
+    removed = 0
+    for a, b, put in hidden:
+        if b <= offset:
+            removed += (b - a) - len(put)
+        elif a < offset:
+            return a - removed
+        else:
+            break
+    return offset - removed
+
+
 def as_read(e: Excerpt) -> tuple[str, tuple[int, int] | None]:
-    """The excerpt as read: its text with the markup between units left out, and its highlight
-    moved to match (the highlight always lies within a unit)."""
-    text, highlight = e.text, e.highlight
-    for start, end in reversed(e.markup):
-        text = text[:start] + "\n" + text[end:]
-        if highlight is not None and highlight[0] >= end:
-            highlight = (highlight[0] - (end - start - 1), highlight[1] - (end - start - 1))
+    """The excerpt as read: its text with its markup left out, and its highlight moved to match."""
+    hidden = _hidden(e)
+    pieces, at = [], 0
+    for a, b, put in hidden:
+        pieces += [e.text[at:a], put]
+        at = b
+    text = "".join(pieces) + e.text[at:]
+    highlight = e.highlight
+    if highlight is not None:
+        a, b = _shown_at(hidden, highlight[0]), _shown_at(hidden, highlight[1])
+        highlight = (a, b) if b > a else None
     return text, highlight
 
 
@@ -74,12 +97,12 @@ def segments(e: Excerpt) -> list[Segment]:
 
 
 def _prose(e: Excerpt, a: int, b: int) -> str:
-    """e.text[a:b] without the markup between its units (a code fence or directive line is
-    shown as the code block it frames, never as words of the quote)."""
+    """e.text[a:b] without its markup (a code fence or directive line is shown as the code
+    block it frames, never as words of the quote; a role's name or link syntax not at all)."""
     pieces, at = [], a
-    for start, end in e.markup:
+    for start, end, put in _hidden(e):
         if a <= start and end <= b:
-            pieces.append(e.text[at:start] + "\n")
+            pieces.append(e.text[at:start] + put)
             at = end
     return "".join(pieces) + e.text[at:b]
 

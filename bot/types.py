@@ -27,7 +27,8 @@ class Excerpt:
     citation: Citation
     highlight: tuple[int, int] | None = None  # offsets into text
     code: tuple[tuple[int, int], ...] = ()  # offsets into text of the code blocks it quotes whole
-    markup: tuple[tuple[int, int], ...] = ()  # offsets into text of markup between its units (a fence, a directive)
+    markup: tuple[tuple[int, int], ...] = ()  # offsets into text of markup between its units (a fence, a directive): shown as a line break
+    inline: tuple[tuple[int, int], ...] = ()  # offsets into text of markup inside its units (a role, link syntax, a tag): not shown
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Answer:
                     "score": round(e.score, 4),
                     "highlight": list(e.highlight) if e.highlight else None,
                     "code": [list(c) for c in e.code],
-                    "markup": [list(m) for m in e.markup],
+                    "markup": [list(m) for m in sorted(e.markup + e.inline)],
+                    "inline": [list(m) for m in e.inline],
                     "citation": {
                         "n": e.citation.n, "path": e.citation.path, "file": e.citation.file,
                         "title": e.citation.title, "section": e.citation.section,

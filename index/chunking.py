@@ -2,9 +2,11 @@
 
 A unit is a sentence, a list item's sentence, or a whole code block (index/markup.py);
 markup-only lines are no unit. A passage never cuts a unit and never crosses a heading. Each
-keeps the offsets and kinds of its units, so answers can quote one verbatim. What a passage is
-embedded and indexed with is its context line (document title › heading path) and its text:
-the context is matched, never quoted.
+keeps the offsets and kinds of its units, so answers can quote one verbatim, and the inline
+markup inside them (roles, link syntax, HTML tags), which splits no unit. What a passage is
+embedded and indexed with is its context line (document title › heading path) and its matched
+text: its text with the markup in and between its units blanked out, offsets unchanged. The
+context is matched, never quoted.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from sentencex import segment
 
 from index.documents import Document
-from index.markup import CODE, ITEM, Block, list_item_starts
+from index.markup import CODE, INLINE, ITEM, Block, list_item_starts
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 
@@ -47,9 +49,38 @@ class Passage:
     end: int | None
     sentences: tuple[tuple[int, int], ...]  # absolute offsets in document.text (text kind)
     sentence_kinds: tuple[str, ...] = ()  # per sentence: TEXT, ITEM (a list item) or CODE; () all TEXT
+    inline: tuple[tuple[int, int], ...] = ()  # absolute offsets of inline markup inside its sentences
 
     def sentence_kind(self, i: int) -> str:
         return self.sentence_kinds[i] if self.sentence_kinds else TEXT
+
+
+_NOT_A_LINE_BREAK = re.compile(r"[^\n]")
+
+
+def matched_text(p: Passage) -> str:
+    """What a passage is embedded and BM25-indexed as: its text, same length, with what lies
+    between its units (fences, directive lines, image lines) and its inline markup blanked to
+    spaces, line breaks kept; so every offset into the text holds for it too."""
+    if p.kind != "text" or p.start is None or not p.sentences:
+        return p.text
+    hidden = [(p.start, p.sentences[0][0])]
+    hidden += [(b, a) for (_, b), (a, _) in zip(p.sentences, p.sentences[1:])]
+    hidden += [(p.sentences[-1][1], p.end), *p.inline]
+    return blanked(p.text, [(a - p.start, b - p.start) for a, b in hidden])
+
+
+def blanked(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """text with the given spans (offsets into it, in any order) turned to spaces, line breaks kept."""
+    at, pieces = 0, []
+    for a, b in sorted(spans):
+        a = max(a, at)
+        if b <= a:
+            continue
+        pieces += [text[at:a], _NOT_A_LINE_BREAK.sub(" ", text[a:b])]
+        at = b
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 def context_line(title: str, section: Sequence[str]) -> str:
@@ -60,7 +91,7 @@ def context_line(title: str, section: Sequence[str]) -> str:
 
 def unit_spans(text: str, start: int, end: int, blocks: Sequence[Block] = ()) -> list[tuple[int, int, str]]:
     """The quotable units of text[start:end]: sentences (list items split apart) and whole code
-    blocks; markup blocks are left out."""
+    blocks; markup blocks are left out, inline markup splits nothing."""
     units: list[tuple[int, int, str]] = []
     at = start
     # Blocks are sorted by start: only those from the last one starting before `start` are looked at.
@@ -68,7 +99,7 @@ def unit_spans(text: str, start: int, end: int, blocks: Sequence[Block] = ()) ->
     for block in blocks[first:]:
         if block.start >= end:
             break
-        if block.end <= start:
+        if block.end <= start or block.kind == INLINE:
             continue
         if block.start > at:
             units.extend(_prose_units(text, at, block.start))
@@ -121,6 +152,7 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
 # A role's name holds at most one inner colon (":py:meth:"), so a run of colons is never rescanned.
 _INLINE_CODE = re.compile(r"``[^`\n]+``|(?::[\w.-]+(?::[\w.-]+)?:)?`[^`\n]+`")
 _SENTENCE_MARKS = re.compile(r"[.!?]")
+_WORDY = re.compile(r"[^\W_]")  # a letter or digit: a piece without one is no sentence of its own
 
 
 def _masked(text: str) -> str:
@@ -140,6 +172,9 @@ def _block_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
         if at < 0:  # the segmenter altered the text; keep offsets honest by skipping it
             continue
         cursor = at + len(piece)
+        if spans and len(piece) <= 3 and not _WORDY.search(piece):
+            spans[-1] = (spans[-1][0], start + cursor)  # "_" or "**" closing emphasis after "?": ends the sentence before
+            continue
         for a, b in _split_long(block, at, cursor):
             spans.append((start + a, start + b))
     return spans
@@ -191,6 +226,7 @@ def chunk_document(doc: Document, settings: ChunkSettings, count_tokens: TokenCo
         Passage(doc.path, (), "field", field.text, None, None, ())
         for field in doc.fields
     ]
+    inline = [b for b in doc.blocks if b.kind == INLINE]
     for section in doc.sections:
         units = unit_spans(doc.text, section.start, section.end, doc.blocks)
         if not units:
@@ -203,8 +239,21 @@ def chunk_document(doc: Document, settings: ChunkSettings, count_tokens: TokenCo
             start, end = chosen[0][0], chosen[-1][1]
             kinds = tuple(k for _, _, k in chosen)
             passages.append(Passage(doc.path, section.path, "text", doc.text[start:end], start, end,
-                                    tuple((a, b) for a, b, _ in chosen), kinds if set(kinds) != {TEXT} else ()))
+                                    tuple((a, b) for a, b, _ in chosen), kinds if set(kinds) != {TEXT} else (),
+                                    inline_within(inline, start, end)))
     return passages
+
+
+def inline_within(inline: Sequence[Block], start: int, end: int) -> tuple[tuple[int, int], ...]:
+    """The inline markup spans in start..end (cut to it), from INLINE blocks sorted by start."""
+    first = bisect.bisect_left(inline, start, key=lambda b: b.end)
+    found = []
+    for block in inline[first:]:
+        if block.start >= end:
+            break
+        if block.end > start:
+            found.append((max(block.start, start), min(block.end, end)))
+    return tuple(found)
 
 
 def _pack(tokens: list[int], settings: ChunkSettings) -> list[list[int]]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from index.chunking import ChunkSettings, Passage
 
-FORMAT_VERSION = 8  # bump when stored data or its tokenization changes
+FORMAT_VERSION = 9  # bump when stored data or its tokenization changes
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import ChunkSettings, Passage, chunk_document, context_line
+from index.chunking import ChunkSettings, Passage, chunk_document, context_line, matched_text
 from index.converters import Converter, Limits, registry
 from index.converters.isolation import ConversionWorker
 from index.documents import Document, build_document, iter_candidate_files, read_file_bytes, sha256_bytes
@@ -288,15 +288,17 @@ def _embed_documents(
                 parsed.append((doc, passages))
             all_passages = [p for _, passages in parsed for p in passages]
             # Each passage is embedded after its context line, so its sentences are read in context
-            # too; their offsets move by the context's length.
+            # too; their offsets move by the context's length. What is embedded is the matched text:
+            # markup blanked out, same length, so the offsets hold.
             titles = [doc.title for doc, passages in parsed for _ in passages]
             contexts = [context_line(title, p.section) + "\n" for title, p in zip(titles, all_passages)]
-            texts = [context + p.text for context, p in zip(contexts, all_passages)]
+            matched = [matched_text(p) for p in all_passages]
+            texts = [context + m for context, m in zip(contexts, matched)]
             spans = [[(a - p.start + len(context), b - p.start + len(context)) for a, b in p.sentences]
                      if p.kind == "text" else [] for context, p in zip(contexts, all_passages)]
             # Each sentence is also read on its own after the context line: "the town" under a title that names it.
-            span_texts = [[context + p.text[a - p.start:b - p.start] for a, b in p.sentences] if p.kind == "text" else []
-                          for context, p in zip(contexts, all_passages)]
+            span_texts = [[context + m[a - p.start:b - p.start] for a, b in p.sentences] if p.kind == "text" else []
+                          for context, p, m in zip(contexts, all_passages, matched)]
             vectors, sentence_vectors = (embedder.encode_passages(texts, spans, span_texts=span_texts)
                                          if texts else (None, []))
             at = 0

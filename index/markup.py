@@ -5,8 +5,12 @@ Offsets are into the document text, which stays as written: quotes are verbatim 
 What is found here decides what can be quoted and how: a heading names the section under it
 and is never quoted on its own, a code block is quoted whole as one unit, and markup-only
 lines (rST directives and labels, fences, table rules) are neither quoted nor matched.
+Inline markup inside prose (roles, literal marks, link syntax, HTML tags, escapes) is found
+too: it stays in the quote, which is verbatim, but is neither shown nor matched, and never
+splits a sentence.
 
-Plain text reads as Markdown without code: ``#`` headings and underlined headings only.
+Plain text reads as Markdown without code: ``#`` headings and underlined headings only. A
+``.txt`` (or suffix-less) file is read by what it holds, not its name (sniff_markup).
 """
 
 from __future__ import annotations
@@ -16,11 +20,13 @@ from dataclasses import dataclass
 
 CODE = "code"
 MARKUP = "markup"
+INLINE = "inline"  # markup inside a sentence: hidden when shown, left out of matching, no unit boundary
 ITEM = "item"
 
 _RST_SUFFIXES = (".rst", ".rest")
 _HEADING_MAX_CHARS = 300
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
+_SNIFFED_SUFFIXES = (".txt", ".text")  # and files without a suffix: their content decides
 
 ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _ADORNMENT = re.compile(r"^([=\-~^\"'`*+#:._<>])\1{2,}[ \t]*$")
@@ -31,7 +37,23 @@ _FIELD_LINE = re.compile(r"^[ \t]*:[\w -]+:(?:[ \t].*)?$")
 _TABLE_RULE = re.compile(r"^[ \t]*[|+]?[ \t]*:?-{3,}:?[ \t]*(?:[|+][ \t]*:?-{3,}:?[ \t]*)*[|+]?[ \t]*$|^[ \t]*[+=][=+-]{2,}[ \t]*$")
 _LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]]+\]:(?:[ \t]+\S.*)?$")  # [name]: https://…
 _MYST_TARGET = re.compile(r"^\([\w/.:-]+\)=[ \t]*$")  # (labels/exit-code)=
-_HTML_COMMENT_OR_TAG = re.compile(r"^[ \t]*</?(?:details|summary|div|p|br|img|!--)[^>]*>(?:.*</(?:summary|p)>)?[ \t]*$", re.I)
+_HTML_ELEMENTS = (
+    "a|abbr|article|aside|audio|b|blockquote|br|button|caption|center|cite|code|col|colgroup|dd|del|details|dfn|div|"
+    "dl|dt|em|figcaption|figure|font|footer|form|h[1-6]|header|hr|i|iframe|img|input|ins|kbd|label|li|main|mark|nav|"
+    "ol|option|p|picture|pre|q|s|samp|section|select|small|source|span|strike|strong|sub|summary|sup|table|tbody|td|"
+    "textarea|tfoot|th|thead|tr|tt|u|ul|var|video|wbr"
+)
+# A tag of a known element, with attributes (name, name=value, name="value"): not "a <b and c> d" in prose.
+HTML_TAG = (rf"</?(?i:{_HTML_ELEMENTS})(?=[\s/>])"
+            r"(?:\s+(?:[\w:.-]+\s*=\s*(?:\"[^\"<>]{0,1000}\"|'[^'<>]{0,1000}'|[^\s\"'<>=`]{1,1000})"
+            r"|(?i:checked|disabled|selected|hidden|open|required|readonly|multiple|autofocus|controls|async|defer)"
+            r"(?=[\s/>]))){0,30}\s*/?>")
+_HTML_COMMENT_OR_TAG = re.compile(r"^[ \t]*</?(?:details|summary|div|p|br|img|!--)[^>]*>(?:.*</(?:summary|p)>)?[ \t]*$"
+                                  rf"|^[ \t]*(?:{HTML_TAG}[ \t]*)+$", re.I)
+# Admonition fences: pymdownx blocks (/// note | Title … ///), MkDocs (!!! note, ??? note) and
+# Docusaurus (:::note … :::). The fence line is markup; the body under it is prose.
+_ADMONITION_FENCE = re.compile(r"^[ \t]{0,3}(?:///(?:[ \t]*[\w-]+.*)?|(?:!!!|\?\?\?\+?)[ \t]+[\w-]+.*|:{3,}[ \t]*(?:[\w-]+.*)?)[ \t]*$")
+_RST_LITERAL_MARK = re.compile(r"^[ \t]*::[ \t]*$")  # "::" alone on a line: a literal block follows
 _LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|#\.)[ \t]+(?=\S)", re.MULTILINE)
 # Directives whose body is code, whose body is not prose at all, or whose body is prose.
 _CODE_DIRECTIVES = frozenset({"code-block", "code", "sourcecode", "literalinclude", "doctest", "testcode"})
@@ -53,11 +75,12 @@ class Heading:
 
 @dataclass(frozen=True)
 class Block:
-    """A span quoted as one unit (code), or kept out of quotes and matching (markup)."""
+    """A span quoted as one unit (code), kept out of quotes and matching (markup), or markup
+    inside a sentence: quoted with it, since quotes are verbatim, but neither shown nor matched."""
 
     start: int
     end: int
-    kind: str  # CODE or MARKUP
+    kind: str  # CODE, MARKUP or INLINE (markup inside a sentence)
 
 
 @dataclass(frozen=True)
@@ -66,12 +89,18 @@ class Layout:
     blocks: tuple[Block, ...]
 
 
-def markup_of(relpath: str) -> str:
+def markup_of(relpath: str, text: str = "") -> str:
+    """How a text file's markup is read: .rst and .md files by their suffix; a .txt or
+    suffix-less file by what it holds (Django writes its documentation in .txt files of
+    reStructuredText); anything else as plain text."""
     name = relpath.lower()
     if name.endswith(_RST_SUFFIXES):
         return "rst"
     if name.endswith(_MARKDOWN_SUFFIXES):
         return "markdown"
+    base = name.rsplit("/", 1)[-1]
+    if name.endswith(_SNIFFED_SUFFIXES) or "." not in base.lstrip("."):
+        return sniff_markup(text)
     return "text"
 
 
@@ -142,12 +171,16 @@ def read_layout(text: str, markup: str) -> Layout:
             body_start = _next_nonblank(lines, k + 1)
             if body_start is not None and _indent(lines[body_start][2]) > _indent(line):
                 body_end = _indented_body_end(lines, body_start, _indent(line))
+                if _RST_LITERAL_MARK.match(line):
+                    blocks.append(Block(start, end, MARKUP))
                 blocks.append(Block(lines[body_start][0] + _indent(lines[body_start][2]), lines[body_end - 1][1], CODE))
                 _cover(covered, body_start, body_end - 1)
                 k = body_end
                 continue
         elif markup == "rst" and fields_only and _FIELD_LINE.match(line):
             blocks.append(Block(start, end, MARKUP))  # document fields such as :orphan:
+        elif markup == "markdown" and _ADMONITION_FENCE.match(line):
+            blocks.append(Block(start, end, MARKUP))
         elif markup != "text" and (_TABLE_RULE.match(line) or _LINK_DEFINITION.match(line) or _MYST_TARGET.match(line)
                                    or _HTML_COMMENT_OR_TAG.match(line)):
             last = k
@@ -157,6 +190,8 @@ def read_layout(text: str, markup: str) -> Layout:
             k = last + 1
             continue
         k += 1
+    if markup in ("rst", "markdown"):
+        blocks.extend(_inline_blocks(text, markup, headings, blocks))
     return Layout(tuple(headings), tuple(sorted(blocks, key=lambda b: b.start)))
 
 
@@ -284,3 +319,151 @@ def _indented_body_end(lines, k: int, base: int = 0) -> int:
 def _cover(covered: list[bool], first: int, last: int) -> None:
     for j in range(first, last + 1):
         covered[j] = True
+
+
+# --------------------------------------------------------------------------- what a .txt holds
+
+SNIFF_BYTES = 64 * 1024  # a file is judged by its first 64 KB: cheap, and bounded whatever its size
+_SNIFF_DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+[\w:-]+::", re.MULTILINE)
+_SNIFF_RST_TARGET = re.compile(r"^\.\.[ \t]+(?:_[^:\n]+:|\|[^|\n]+\||\[[^\]\n]+\])", re.MULTILINE)
+_SNIFF_ROLE = re.compile(r"(?<![\w`]):[\w.+-]+(?::[\w.+-]+)?:`[^`\n]")
+_SNIFF_RST_LITERAL = re.compile(r"``\S[^`\n]{0,200}``(?!`)")
+_SNIFF_LITERAL_BLOCK = re.compile(r"::[ \t]*\n[ \t]*\n[ \t]+\S")
+_SNIFF_UNDERLINED = re.compile(r"(?:^|\n[ \t]*\n)(?:([=\-~^\"'`*+#:.])\1{2,}[ \t]*\n)?[ \t]{0,3}\S[^\n]{0,300}\n([=\-~^\"'`*+#:.])\2{2,}[ \t]*(?:\n|$)")
+_SNIFF_ATX = re.compile(r"^#{1,6}[ \t]+\S", re.MULTILINE)
+_SNIFF_FENCE = re.compile(r"^[ \t]{0,3}(?:`{3,}+|~{3,}+)[^\n]*+\n(?:[^\n]*\n){0,400}?[ \t]{0,3}(?:`{3,}|~{3,})[ \t]*$", re.MULTILINE)
+_SNIFF_LINK = re.compile(r"(?<!!)\[[^\[\]\n]{1,200}\]\((?:https?://|/|\.{0,2}/|#|mailto:)[^()\s]{0,500}\)")
+
+
+def sniff_markup(text: str) -> str:
+    """How a text file without a telling suffix is written, from its first SNIFF_BYTES: "rst"
+    when it holds reStructuredText's own constructs (directives, roles, ``literals``, targets,
+    "::" literal blocks; an underlined heading alone is plain text's too), "markdown" when it
+    holds two of Markdown's (ATX headings, code fences, links), else "text"."""
+    head = text[:SNIFF_BYTES]
+    rst_own = (len(_SNIFF_DIRECTIVE.findall(head)) + len(_SNIFF_RST_TARGET.findall(head))
+               + len(_SNIFF_ROLE.findall(head)) + len(_SNIFF_RST_LITERAL.findall(head)))
+    rst_shared = len(_SNIFF_LITERAL_BLOCK.findall(head)) + len(_SNIFF_UNDERLINED.findall(head))
+    if rst_own >= 3 or (rst_own >= 1 and rst_shared >= 1):
+        return "rst"
+    markdown_kinds = sum(1 for pattern in (_SNIFF_ATX, _SNIFF_FENCE, _SNIFF_LINK) if pattern.search(head))
+    return "markdown" if markdown_kinds >= 2 else "text"
+
+
+# --------------------------------------------------------------------------- inline markup
+
+_BODY = r"(?:[^`\n]|\n(?![ \t]*\n)){1,400}"  # inside backticks: no blank line, bounded
+_RST_INLINE = re.compile(
+    r"(?P<literal>``(?=\S)(?:[^`\n]|`(?!`)|\n(?![ \t]*\n)){1,400}?(?<=\S)``(?!`))"
+    rf"|(?P<role>(?<![\w`:\\]):(?:[\w.+-]+:){{1,2}}`(?P<role_body>{_BODY})`)"
+    rf"|(?P<ref>(?<![\w`:\\])`(?P<ref_body>{_BODY})`(?P<ref_tail>__?)?(?![\w`]))"
+    r"|(?P<sub>(?<![\w|\\])\|(?=\S)[^|\n]{1,100}(?<=\S)\|(?:__?)?(?![\w|]))"
+    r"|(?P<footnote>[ \t]?\[(?:#[\w-]*|\*|\d{1,4}|[A-Za-z][\w.-]{0,40})\]_(?!\w))"
+    r"|(?P<escape>\\(?P<escaped>[^\n]))"
+    r"|(?P<literal_mark>(?<=\S):(?=:[ \t]*$)|[ \t]+::(?=[ \t]*$))",
+    re.MULTILINE,
+)
+_TARGET = re.compile(r"(?<=\S)(\s*<[^<>`]{1,2000}>)$")  # "title <target>": the target is hidden
+_URL_TAIL = r"\((?:[^()\s]|\([^()\s]{0,400}\)){0,2000}(?:[ \t]+\"[^\"\n]{0,400}\")?\)"
+_MARKDOWN_INLINE = re.compile(
+    r"(?P<code>``[^\n]{1,400}?``|`[^`\n]{1,400}`)"
+    r"|(?P<comment><!--(?:[^<-]|-(?!->)|<(?!!--)){0,2000}-->)"  # a body never holds "<!--": each is scanned once
+    rf"|(?P<image_link>\[!\[[^\[\]\n]{{0,400}}\]{_URL_TAIL}\]{_URL_TAIL})"
+    rf"|(?P<image>!\[[^\[\]]{{0,400}}\]{_URL_TAIL})"
+    rf"|(?P<link>\[(?P<link_text>[^\[\]]{{1,400}})\](?:{_URL_TAIL}|\[[^\[\]\n]{{0,400}}\]))"
+    r"|(?P<autolink><(?:https?|mailto|ftp):[^<>\s]{1,2000}>)"
+    rf"|(?P<tag>{HTML_TAG})"
+    r"|(?P<escape>\\[!-/:-@\[-`{-~])"
+    # Strong emphasis: its body never holds its own mark, so no text is scanned twice.
+    r"|(?P<strong>(?<![\w*\\])(?P<strong_mark>\*\*|__)(?=[^\s*_])"
+    r"(?P<strong_body>(?:[^*_\n]|\*(?!\*)|_(?!_)){1,300}?)(?<=[^\s\\])(?P=strong_mark)(?![\w*]))"
+    r"|(?P<emphasis>(?<![\w*\\])(?P<mark>[*_])(?=[^\s*_])(?P<body>[^*_\n]{1,300}?)(?<=[^\s\\])(?P=mark)(?![\w*]))"
+)
+
+
+def inline_markup(text: str, start: int, end: int, markup: str) -> list[tuple[int, int]]:
+    """Spans of inline markup in the prose text[start:end]: what a reader of the rendered page
+    never sees (role names, literal marks, link syntax and targets, HTML tags, escapes), sorted.
+    The words around them, and inline code's content, are not in any span."""
+    if markup == "rst":
+        return _rst_spans(text, start, end)
+    if markup == "markdown":
+        return _markdown_spans(text, start, end, depth=0)
+    return []
+
+
+def _rst_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for m in _RST_INLINE.finditer(text, start, end):
+        if m.group("literal"):
+            spans += [(m.start(), m.start() + 2), (m.end() - 2, m.end())]
+        elif m.group("role"):
+            body_start, body = m.start("role_body"), m.group("role_body")
+            skip = 1 if body[:1] in "~!" else 0
+            if body[:1] == "~" and not _TARGET.search(body):  # ~a.b.C is shown as C
+                skip = max(1, body.rfind(".") + 1)
+            spans.append((m.start(), body_start + skip))
+            spans.append(_target_start(body, body_start, body_start + skip, m.end()))
+        elif m.group("ref"):
+            body_start, body_end = m.span("ref_body")
+            body = m.group("ref_body")
+            if body.startswith("<") and body.endswith(">"):  # `<https://…>`_: the address is the text
+                spans += [(m.start(), body_start + 1), (body_end - 1, m.end())]
+            else:
+                spans += [(m.start(), body_start), _target_start(body, body_start, body_start, m.end())]
+        elif m.group("sub"):
+            close = m.group("sub").rfind("|")
+            spans += [(m.start(), m.start() + 1), (m.start() + close, m.end())]
+        elif m.group("escape"):
+            # "\ " is removed whole (it only separates markup from a word); "\x" shows x.
+            spans.append((m.start(), m.end() if m.group("escaped") in " \t" else m.start() + 1))
+        else:  # footnote and citation references, "::" ending a paragraph (shown as ":")
+            spans.append(m.span())
+    return [s for s in spans if s[1] > s[0]]
+
+
+def _target_start(body: str, body_start: int, shown_start: int, end: int) -> tuple[int, int]:
+    """The span from where a `title <target>` body's target begins (else its closing backtick) to end."""
+    target = _TARGET.search(body)
+    if target is not None and body_start + target.start() > shown_start:
+        return body_start + target.start(), end
+    return body_start + len(body), end
+
+
+def _markdown_spans(text: str, start: int, end: int, depth: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for m in _MARKDOWN_INLINE.finditer(text, start, end):
+        if m.group("code"):
+            continue  # inline code is shown as written
+        if m.group("link"):
+            a, b = m.span("link_text")
+            spans.append((m.start(), a))
+            if depth < 2:
+                spans += _markdown_spans(text, a, b, depth + 1)
+            spans.append((b, m.end()))
+        elif m.group("strong") or m.group("emphasis"):
+            name = "strong_body" if m.group("strong") else "body"
+            a, b = m.span(name)
+            spans.append((m.start(), a))
+            if depth < 2:
+                spans += _markdown_spans(text, a, b, depth + 1)
+            spans.append((b, m.end()))
+        elif m.group("autolink"):
+            spans += [(m.start(), m.start() + 1), (m.end() - 1, m.end())]
+        elif m.group("escape"):
+            spans.append((m.start(), m.start() + 1))
+        else:  # images, comments and HTML tags: nothing of them is read as words
+            spans.append(m.span())
+    return spans
+
+
+def _inline_blocks(text: str, markup: str, headings, blocks: list[Block]) -> list[Block]:
+    """INLINE blocks in the prose: everything outside headings and code or markup blocks."""
+    taken = sorted([(h.start, h.end) for h in headings] + [(b.start, b.end) for b in blocks])
+    found: list[Block] = []
+    at = 0
+    for a, b in [*taken, (len(text), len(text))]:
+        if a > at:
+            found.extend(Block(x, y, INLINE) for x, y in inline_markup(text, at, a, markup))
+        at = max(at, b)
+    return found

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from index.chunking import TEXT, Passage, context_line
+from index.chunking import TEXT, Passage, context_line, matched_text
 from index.dense import HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M
 from index.errors import IndexCorrupt, IndexEmpty, IndexIncompatible, IndexNotFound, StoreUnavailable
 from index.generation import (
@@ -209,6 +209,7 @@ def _passage_payload(passage: Passage) -> dict:
         "text": passage.text, "start": passage.start, "end": passage.end,
         "sentences": [list(s) for s in passage.sentences],
         "sentence_kinds": [passage.sentence_kind(j) for j in range(len(passage.sentences))],
+        "inline": [list(s) for s in passage.inline],
     }
 
 
@@ -216,7 +217,7 @@ def _passage_of(payload: dict) -> Passage:
     kinds = tuple(payload["sentence_kinds"])
     return Passage(payload["doc_path"], tuple(payload["section"]), payload["kind"], payload["text"],
                    payload["start"], payload["end"], tuple(tuple(s) for s in payload["sentences"]),
-                   kinds if any(k != TEXT for k in kinds) else ())
+                   kinds if any(k != TEXT for k in kinds) else (), tuple(tuple(s) for s in payload.get("inline", ())))
 
 
 def _document_payload(doc: DocumentInfo, parts: int) -> dict:
@@ -551,7 +552,7 @@ class QdrantStore:
             other_points += 1 + len(text_parts)
             for passage, vector, sent_vecs in zip(item.passages, item.vectors, item.sentence_vectors, strict=True):
                 pid = len(lengths)
-                words = terms(context_line(doc.title, passage.section) + "\n" + passage.text)
+                words = terms(context_line(doc.title, passage.section) + "\n" + matched_text(passage))
                 counts = Counter(words)
                 passage_terms.append(counts)
                 lengths.append(max(1, len(words)))  # bm25s counts an empty passage as one placeholder term

@@ -32,7 +32,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from index.chunking import Passage, context_line
+from index.chunking import Passage, context_line, matched_text
 from index.dense import DenseIndex, DenseSpec, build_dense, choose_dense
 from index.errors import IndexCorrupt, IndexEmpty, IndexIncompatible, IndexLocked, IndexNotFound, IndexWriteError
 from index.generation import (
@@ -65,7 +65,8 @@ CREATE TABLE documents (
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, doc_path TEXT NOT NULL, kind TEXT NOT NULL, section TEXT NOT NULL,
     text TEXT NOT NULL, start INTEGER, end INTEGER,
-    first_sentence INTEGER NOT NULL, sentence_count INTEGER NOT NULL
+    first_sentence INTEGER NOT NULL, sentence_count INTEGER NOT NULL,
+    inline TEXT NOT NULL  -- JSON [[start, end], ...]: inline markup inside its sentences
 );
 CREATE INDEX passages_doc ON passages(doc_path);
 CREATE TABLE sentences (id INTEGER PRIMARY KEY, start INTEGER NOT NULL, end INTEGER NOT NULL, kind TEXT NOT NULL);
@@ -179,15 +180,16 @@ def _write_files(folder, compat, dim, docs_folders, rows, skipped, dense_choice)
                 passage_rows.append((
                     passage_id, passage.doc_path, passage.kind, json.dumps(list(passage.section)),
                     passage.text, passage.start, passage.end, sentence_id, len(passage.sentences),
+                    json.dumps([list(span) for span in passage.inline]),
                 ))
                 sentence_rows.extend((sentence_id + j, a, b, passage.sentence_kind(j))
                                      for j, (a, b) in enumerate(passage.sentences))
                 sentence_id += len(passage.sentences)
                 passage_id += 1
                 # The title and headings are matched with the passage: "the town" under a title that names it.
-                corpus_terms.append(terms(context_line(doc.title, passage.section) + "\n" + passage.text))
+                corpus_terms.append(terms(context_line(doc.title, passage.section) + "\n" + matched_text(passage)))
                 sentence_file.write(np.ascontiguousarray(sent_vecs, dtype="<f2").tobytes())
-            db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?)", passage_rows)
+            db.executemany("INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?)", passage_rows)
             db.executemany("INSERT INTO sentences VALUES (?,?,?,?)", sentence_rows)
             vector_file.write(np.ascontiguousarray(item.vectors, dtype="<f4").tobytes())
             documents += 1
@@ -462,17 +464,18 @@ class FaissGeneration:
         marks = ",".join("?" * len(ids))
         with self._db_lock:
             rows = self._db.execute(
-                f"SELECT id, doc_path, kind, section, text, start, end, first_sentence, sentence_count "
+                f"SELECT id, doc_path, kind, section, text, start, end, first_sentence, sentence_count, inline "
                 f"FROM passages WHERE id IN ({marks})", ids,
             ).fetchall()
             found: dict[int, tuple[StoredPassage, int]] = {}
-            for pid, doc_path, kind, section, text, start, end, first, count in rows:
+            for pid, doc_path, kind, section, text, start, end, first, count, inline in rows:
                 spans = self._db.execute(
                     "SELECT start, end, kind FROM sentences WHERE id >= ? AND id < ? ORDER BY id", (first, first + count),
                 ).fetchall()
                 kinds = tuple(k for _, _, k in spans)
                 passage = Passage(doc_path, tuple(json.loads(section)), kind, text, start, end,
-                                  tuple((a, b) for a, b, _ in spans), kinds if any(k != "text" for k in kinds) else ())
+                                  tuple((a, b) for a, b, _ in spans), kinds if any(k != "text" for k in kinds) else (),
+                                  tuple((a, b) for a, b in json.loads(inline)))
                 found[pid] = (StoredPassage(pid, passage), first)
         return found
 

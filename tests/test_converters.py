@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.render import citation_line
-from index.converters import BUILT_IN, Registry, registry
+from index.converters import BUILT_IN, TEXT, Registry, registry
 from index.converters.base import Limits
 from index.converters.isolation import ConversionWorker
 from index.converters.docx import DOCX
@@ -58,7 +58,7 @@ def test_every_format_is_indexed_and_quoted_verbatim(formats_service):
     assert report.documents == 4
     converters = {d.relpath: d.converter for d in service.documents()}
     assert converters == {"harbour_handbook.pdf": PDF.key, "meeting_notes.docx": DOCX.key,
-                          "widgets_install.html": HTML.key, "notes.md": "text/1"}
+                          "widgets_install.html": HTML.key, "notes.md": TEXT.key}
     for question in ("how much does a berth cost per night?", "how do I get voice support?",
                      "who migrates the website to the new host?"):
         answer = service.ask(question)

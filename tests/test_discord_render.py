@@ -129,3 +129,41 @@ def test_terminal_keeps_code_lines_and_json_names_the_code():
     shown = render_text(answer)
     assert "      if x:\n          run()\n      stop()" in shown and "“Quick example:”" in shown
     assert json.loads(render_json(answer))["excerpts"][0]["code"] == [[a, len(text)]]
+
+
+def test_inline_markup_is_not_shown_and_the_highlight_follows():
+    """Excerpt.inline lists markup inside the quoted sentences (a role, literal marks, link
+    syntax): the text stays verbatim, what is shown leaves it out, the highlight moves with it."""
+    import json
+
+    from bot.render import as_read, render_json
+
+    text = "Set :setting:`DEBUG` to ``True``. Then read [the guide](https://x.org/g) and run it."
+    spans = [(text.index(":setting:"), text.index("DEBUG")), (text.index("`", text.index("DEBUG")), text.index(" to")),
+             (text.index("``True"), text.index("True")), (text.index("``."), text.index(".")),
+             (text.index("[the"), text.index("the guide")), (text.index("](https"), text.index(" and run"))]
+    after = (text.index("run it"), text.index("run it") + len("run it"))
+    c = Citation(1, "a.txt", "docs/a.txt", "A", "", "", 0, len(text))
+    e = Excerpt(text, "text", 0.9, c, highlight=after, inline=tuple(spans))
+    shown, highlight = as_read(e)
+    assert shown == "Set DEBUG to True. Then read the guide and run it."
+    assert shown[highlight[0]:highlight[1]] == "run it"
+    across = Excerpt(text, "text", 0.9, c, highlight=(text.index("DEBUG"), text.index(". Then")), inline=tuple(spans))
+    shown, highlight = as_read(across)
+    assert shown[highlight[0]:highlight[1]] == "DEBUG to True"  # a highlight holding inline markup
+    assert render_text(Answer("q", True, "", (e,))).startswith("  “Set DEBUG to True. Then read the guide and **run it**.”")
+    description = answer_payload(Answer("q", True, "", (e,))).embed["description"]
+    assert unescape(description) == "**[1]** “Set DEBUG to True. Then read the guide and **run it**.”"
+    data = json.loads(render_json(Answer("q", True, "", (e,))))["excerpts"][0]
+    assert data["text"] == text and data["markup"] == [list(s) for s in spans] == data["inline"]
+
+
+def test_inline_markup_and_markup_between_units_together():
+    text = "Run it like this::\n\n.. code-block:: python\n\n    run()\n\nSee ``run``."
+    a = text.index("run()")
+    c = Citation(1, "a.rst", "docs/a.rst", "A", "", "", 0, len(text))
+    e = Excerpt(text, "text", 0.9, c, code=((a, a + 5),), markup=((text.index("\n"), a),),
+                inline=((text.index("::"), text.index("::") + 1), (text.index("``run"), text.index("run``")),
+                        (text.index("``."), text.index("``.") + 2)))
+    shown = render_text(Answer("q", True, "", (e,)))
+    assert "“Run it like this:”" in shown and "“See run.”" in shown and "code-block" not in shown

@@ -7,10 +7,11 @@ import pytest
 
 from bot.answering.compose import answering_units
 from bot.answering.question import read_question
-from index.chunking import TEXT, ChunkSettings, chunk_document, context_line, unit_spans
+from index.chunking import TEXT, ChunkSettings, chunk_document, context_line, matched_text, unit_spans
+from index.converters.text import convert_text
 from index.documents import parse_document
-from index.markup import CODE, ITEM, MARKUP, breaks_flow
-from tests.conftest import EVAL_DATA
+from index.markup import CODE, INLINE, ITEM, MARKUP, breaks_flow, inline_markup, markup_of, sniff_markup
+from tests.conftest import EVAL_DATA, SEEDS, WIKI_SEED
 
 RST = b"""\
 :orphan:
@@ -240,8 +241,193 @@ def test_hostile_markup_is_read_in_one_pass():
     part = ("Title\n=====\n\n:field: value\n\nText before code: ::\n\n    code()\n\n"
             ".. note::\n\n    prose\n\n```\nfenced\n```\n")
     text = part * 4000 + "# " * 300_000 + "\n" + ":x:" * 300_000 + "\n"
-    for name in ("hostile.rst", "hostile.md"):
+    # Inline markup that never closes: each opening is scanned up to the next, not to a bound.
+    unclosed = ("<!--", "**a ", "__a ", "`", "``a`b", "[a", "![a](", "<a b=", ":a:`", "`a <", "|a", "\\")
+    text += "".join(unit * 20_000 + "\n" for unit in unclosed[1:4])
+    for unit in unclosed:
+        line = unit * 100_000
+        assert all(0 <= a < b <= len(line) for m in ("rst", "markdown") for a, b in inline_markup(line, 0, len(line), m))
+    for name in ("hostile.rst", "hostile.md", "hostile.txt"):
         doc = parse_document(text.encode(), name, name)
         units = sum(len(unit_spans(doc.text, s.start, s.end, doc.blocks)) for s in doc.sections)
         assert len(doc.sections) >= 4000 and units >= 4000
         assert all(doc.text[b.start:b.end] for b in doc.blocks)
+
+
+# --------------------------------------------------------------------------- inline markup
+
+
+def _shown(text: str, markup: str) -> str:
+    """text as shown: its inline markup spans left out."""
+    pieces, at = [], 0
+    for a, b in inline_markup(text, 0, len(text), markup):
+        assert at <= a < b <= len(text)
+        pieces.append(text[at:a])
+        at = b
+    return "".join(pieces) + text[at:]
+
+
+@pytest.mark.parametrize("source, shown", [
+    ("Set :setting:`DEBUG` to True.", "Set DEBUG to True."),  # a role: its name and backticks
+    ("We do this via :py:meth:`Bot.add_cog`.", "We do this via Bot.add_cog."),
+    ("Use :class:`~django.core.paginator.Paginator` here.", "Use Paginator here."),  # ~ shows the last name
+    ("See :doc:`multiple databases</topics/db/multi-db>` now.", "See multiple databases now."),  # a role's target
+    ("See :mod:`schema migrations\n<django.db.migrations>`.", "See schema migrations."),
+    ("Pass ``True`` or ``None``.", "Pass True or None."),  # literal marks; the code stays
+    ("Read `the wiki page`_ first.", "Read the wiki page first."),  # a named reference
+    ("Read `Django <https://djangoproject.com>`_ and `the docs <https://x.org>`__.", "Read Django and the docs."),
+    ("The |version| is out, see |today|_.", "The version is out, see today."),  # substitutions
+    ("As shown before [#]_ and in [1]_ or [CIT2002]_.", "As shown before and in or."),  # footnote and citation refs
+    (r"Write \*args and a\ b.", "Write *args and ab."),  # escapes
+    ("call it like this::", "call it like this:"),  # "::" before a literal block shows as ":"
+    ("call it like this ::", "call it like this"),
+])
+def test_rst_inline_markup_is_not_shown(source, shown):
+    assert _shown(source, "rst") == shown
+
+
+@pytest.mark.parametrize("source, shown", [
+    (r"Run pg\_dump, then SELECT \* FROM t.", "Run pg_dump, then SELECT * FROM t."),  # backslash escapes
+    ('An <abbr title="HyperText Markup Language">HTML</abbr> page, <dfn>terms</dfn>.', "An HTML page, terms."),
+    ('Make it <font color="red">red</font>: <input type="checkbox" checked> done.', "Make it red:  done."),
+    ("See [the guide](https://example.org/a_(b) \"Guide\") and [more][ref].", "See the guide and more."),  # links
+    ("A badge [![Build](https://ci/b.svg)](https://ci) here, ![graph](/g.png) and <https://x.org>.",
+     "A badge  here,  and https://x.org."),  # images shown as nothing, an autolink as its address
+    ("**Total page views:** it _is_ *that* easy.", "Total page views: it is that easy."),  # emphasis marks
+    ("Keep `<th>`, `a\\_b` and snake_case_words and 2 * 3 * 4.", "Keep `<th>`, `a\\_b` and snake_case_words and 2 * 3 * 4."),
+    ("if a <b and c> d, x<y", "if a <b and c> d, x<y"),  # no tag, no markup
+])
+def test_markdown_inline_markup_is_not_shown(source, shown):
+    assert _shown(source, "markdown") == shown
+
+
+def test_plain_text_has_no_inline_markup():
+    assert inline_markup("Set :setting:`DEBUG` and [a](b) and <b>x</b>.", 0, 46, "text") == []
+
+
+def test_inline_markup_splits_no_sentence_and_is_left_out_of_matching():
+    text = ("Intro\n=====\n\nSet :setting:`DEBUG` to ``True``. See `the docs <https://x.org/a.b>`_ for more.\n\n"
+            ".. code-block:: python\n\n    run()\n\nThen it works.\n")
+    doc = parse_document(text.encode(), "d/a.txt", "a.txt")
+    assert any(b.kind == INLINE for b in doc.blocks)
+    units = _units(doc)
+    assert ("Set :setting:`DEBUG` to ``True``.", TEXT) in units
+    assert ("See `the docs <https://x.org/a.b>`_ for more.", TEXT) in units
+    (passage,) = chunk_document(doc, ChunkSettings(), lambda texts: [len(t.split()) for t in texts])
+    assert passage.text == doc.text[passage.start:passage.end]  # the quote stays verbatim
+    matched = matched_text(passage)
+    assert len(matched) == len(passage.text) and matched.count("\n") == passage.text.count("\n")
+    assert matched.split() == ["Set", "DEBUG", "to", "True", ".", "See", "the", "docs", "for", "more.",
+                               "run()", "Then", "it", "works."]  # no directive line, role, mark or address
+    assert {doc.text[a:b] for a, b in passage.inline} == {":setting:`", "`", "``", " <https://x.org/a.b>`_"}
+
+
+def test_markdown_admonitions_and_html_lines_are_markup_and_their_bodies_prose():
+    text = ("# Guide\n\n/// note | Take care\nA pymdownx block is prose.\n///\n\n"
+            '!!! warning "Careful"\n    An indented admonition is prose.\n\n'
+            "???+ tip\n    A collapsible one too.\n\n:::note Docusaurus\nA Docusaurus note is prose.\n:::\n\n"
+            '<aside markdown="1" class="pquote">\n  <img src="https://x.org/a.png" class="avatar" alt="avatar">\n'
+            "  Open source is more than code.\n</aside>\n")
+    doc = parse_document(text.encode(), "d/g.md", "g.md")
+    units = _units(doc)
+    texts = [t for t, _ in units]
+    assert texts == ["A pymdownx block is prose.", "An indented admonition is prose.", "A collapsible one too.",
+                     "A Docusaurus note is prose.", "Open source is more than code."]
+    hidden = [doc.text[b.start:b.end] for b in doc.blocks if b.kind == MARKUP]
+    for line in ("/// note | Take care", "///", '!!! warning "Careful"', "???+ tip", ":::note Docusaurus", ":::",
+                 '<aside markdown="1" class="pquote">', "</aside>"):
+        assert line in [h.strip() for h in hidden], line
+
+
+# --------------------------------------------------------------------------- what a .txt holds
+
+DJANGO = EVAL_DATA / "django_docs"
+GUIDE = EVAL_DATA / "opensource_guide"
+
+
+def test_a_txt_file_is_read_by_what_it_holds():
+    for page in ("faq/models.txt", "topics/pagination.txt"):
+        text = (DJANGO / page).read_text(encoding="utf-8")
+        assert sniff_markup(text) == "rst" and markup_of(page, text) == "rst"
+        assert markup_of("notes", text) == "rst"  # no suffix: content decides too
+        assert markup_of("page.py", text) == "text"  # other suffixes keep their plain reading
+    markdown = (GUIDE / "metrics.md").read_text(encoding="utf-8")
+    assert markup_of("metrics.txt", markdown) == "markdown" and markup_of("metrics.md", "") == "markdown"
+    assert markup_of("a.rst", "") == "rst"
+    for licence in (DJANGO / "LICENSE-Django-BSD-3.txt", GUIDE / "LICENSE-CC-BY-4.0.txt"):
+        assert sniff_markup(licence.read_text(encoding="utf-8")) == "text", licence
+    assert sniff_markup("Title\n=====\n\nJust prose, with a heading underlined: plain text does that too.\n") == "text"
+
+
+def test_the_seeds_txt_files_still_read_as_plain_text():
+    for seed in sorted(SEEDS.glob("*.txt")):
+        assert convert_text(seed.read_bytes(), seed.name).markup == "text", seed.name
+    doc = parse_document((SEEDS / WIKI_SEED).read_bytes(), f"seeds/{WIKI_SEED}", WIKI_SEED)
+    assert not any(b.kind == INLINE for b in doc.blocks)
+    assert any("**Battle of Izium**" in t for t, _ in _units(doc))  # plain text: nothing is read as markup
+
+
+def test_a_django_txt_page_reads_as_rst():
+    doc = parse_document((DJANGO / "topics/pagination.txt").read_bytes(), "docs/topics/pagination.txt",
+                         "topics/pagination.txt")
+    assert doc.title == "Pagination"
+    assert {("The Paginator class",), ("Example",), ("Paginating a ListView",)} <= {s.path for s in doc.sections}
+    units = _units(doc)
+    code = [t for t, k in units if k == CODE]
+    assert any(t.startswith(">>> from django.core.paginator import Paginator") for t in code)  # (cut: it is long)
+    assert any(t.startswith("from django.views.generic import ListView") and t.endswith("model = Contact")
+               for t in code)  # so is a "::" literal block
+    assert ("Note that you can give ``Paginator`` a list/tuple, a Django ``QuerySet``,\n    or any other object "
+            "with a ``count()`` or ``__len__()`` method.", TEXT) in units  # a note's body is prose
+    joined = "\n".join(t for t, _ in units)
+    for markup in (".. code-block::", ".. note::", ".. _paginating-a-list-view:", "======"):
+        assert markup not in joined
+    # Every sentence shows without roles, literal marks or targets.
+    for a, b, kind in (u for s in doc.sections for u in unit_spans(doc.text, s.start, s.end, doc.blocks)):
+        if kind == CODE:
+            continue
+        inline = [(x, y) for x, y in ((bl.start, bl.end) for bl in doc.blocks if bl.kind == INLINE) if a <= x and y <= b]
+        shown, at = [], a
+        for x, y in inline:
+            shown.append(doc.text[at:x])
+            at = y
+        shown = "".join(shown) + doc.text[at:b]
+        assert "``" not in shown and ":class:" not in shown and ":attr:" not in shown and "`" not in shown, shown
+    faq = parse_document((DJANGO / "faq/models.txt").read_bytes(), "docs/faq/models.txt", "faq/models.txt")
+    assert ('>>> from django.db import connections\n    >>> connections["my_db_alias"].queries', CODE) in _units(faq)
+
+
+def test_answers_from_rst_txt_and_jekyll_markdown_show_no_markup_but_quote_verbatim(make_service, tmp_path):
+    """Roles, literal marks, targets, HTML tags, escapes and link syntax stay in the quoted text
+    (verbatim, listed in `markup`) but neither the terminal nor Discord shows them."""
+    import json
+    import re
+    import shutil
+
+    from bot.discord.payload import answer_payload, unescape
+    from bot.render import render_json, render_text
+
+    docs = tmp_path / "docs"
+    shutil.copytree(DJANGO, docs / "django")
+    shutil.copy(GUIDE / "metrics.md", docs / "metrics.md")
+    service = make_service()
+    service.ensure_index()
+    shown_markup = re.compile(r":[\w:]+:`|``|`_|\|\w+\||</?(?:aside|img|p|abbr|font|dfn|input)\b|\\_|\]\(https?|<https?:")
+    hidden = []
+    for question in ("how do I paginate a ListView?", "how can I see the raw SQL queries Django runs?",
+                     "where do visitors of my GitHub project come from?",
+                     "how can I track how many people download my package?"):
+        answer = service.ask(question, k=6)
+        assert answer.answered, question
+        shown = render_text(answer)
+        assert not shown_markup.search(shown), (question, shown_markup.search(shown), shown)
+        description = unescape(answer_payload(answer, count=6).embed["description"])
+        description = re.sub(r"```.*?```", "", description, flags=re.S)  # Discord's own code blocks
+        assert not shown_markup.search(description), (question, description)
+        for excerpt in json.loads(render_json(answer))["excerpts"]:
+            source = (docs / excerpt["citation"]["path"]).read_text(encoding="utf-8")
+            assert excerpt["text"] in source  # verbatim, markup and all
+            assert all([a, b] in excerpt["markup"] for a, b in excerpt["inline"])
+            hidden += [excerpt["text"][a:b] for a, b in excerpt["inline"]]
+    assert any(h.startswith(":") and h.endswith("`") for h in hidden)  # a role was quoted, and hidden
+    assert any(h.startswith("](http") for h in hidden)  # so was a link's address

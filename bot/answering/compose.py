@@ -22,7 +22,7 @@ from bot.answering.ranking import FEATURES, ranking_model, with_gaps
 from bot.answering.reader import Reranking
 from bot.answering.spans import answer_spans
 from bot.types import Answer, Citation, Excerpt
-from index.chunking import TEXT, Passage
+from index.chunking import TEXT, Passage, blanked
 from index.documents import FIELD_SEPARATOR
 from index.markup import CODE, ITEM, breaks_flow
 from index.search import Hit
@@ -480,10 +480,14 @@ def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | 
     # fence, a directive line): quoted, since the excerpt is verbatim, but not shown as words.
     markup = tuple((b - start, a - start) for (_, b), (a, _) in zip(units, units[1:])
                    if p.text[b - p.start:a - p.start].strip())
-    # Only the top excerpt gets its answer span marked: it is the one read first.
-    return Excerpt(text=text, kind=p.kind, score=cand.score, citation=citation,
-                   highlight=best_highlight(question, text, parts=_answer_parts(cand, text), reader=reader)
-                   if n == 1 else None, code=code, markup=markup)
+    # Inline markup inside the quoted units (a role, link syntax, an HTML tag): not shown either.
+    inline = tuple((a - start, b - start) for a, b in p.inline if any(ua <= a and b <= ub for ua, ub in units))
+    # Only the top excerpt gets its answer span marked: it is the one read first. It is found in
+    # the text as read (markup blanked out, same length: its offsets hold for the quote).
+    highlight = (best_highlight(question, blanked(text, markup + inline), parts=_answer_parts(cand, text), reader=reader)
+                 if n == 1 else None)
+    return Excerpt(text=text, kind=p.kind, score=cand.score, citation=citation, highlight=highlight,
+                   code=code, markup=markup, inline=inline)
 
 
 def _answer_parts(cand: _Candidate, text: str) -> list[tuple[int, int]]:

@@ -1,6 +1,7 @@
 """The text converter: any file no other converter claims, read as UTF-8 text with optional
-YAML front matter (its title, author and facts), mojibake repaired; the suffix chooses how its
-markup is read later (.rst as reStructuredText, .md as Markdown, anything else as plain text)."""
+YAML front matter (its title, author and facts), mojibake repaired. How its markup is read later:
+.rst as reStructuredText, .md as Markdown, a .txt or suffix-less file by what it holds
+(index/markup.py sniff_markup), anything else as plain text."""
 
 from __future__ import annotations
 
@@ -67,7 +68,7 @@ def convert_text(data: bytes, relpath: str, limits: Limits | None = None) -> Con
     body = fix_text(body)
     if not body.strip() and not front:
         raise SkippedFile("empty file")
-    return Converted(text=body, markup=markup_of(relpath), title=_front_str(front, "title"),
+    return Converted(text=body, markup=markup_of(relpath, body), title=_front_str(front, "title"),
                      author=_front_str(front, "author") or _front_str(front, "publisher"), fields=fields)
 
 
@@ -141,4 +142,4 @@ def _fields(front: dict) -> list[Field]:
 
 
 
-TEXT = Converter(name="text", version=1, suffixes=(), convert=convert_text, isolated=False, label="text")
+TEXT = Converter(name="text", version=2, suffixes=(), convert=convert_text, isolated=False, label="text")
