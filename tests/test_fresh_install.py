@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import tomllib
 import venv
 from importlib.metadata import packages_distributions
