@@ -191,12 +191,14 @@ def count_repeated_headers(pages: list[list[str]], share: float = 0.5, minimum: 
     return sum(1 for lines in pages for line in lines if line.strip() and header_key(line) in keys)
 
 
-def junk_counts(text: str) -> dict[str, int]:
-    """Every per-text junk count of one page's prose (repeated_header is counted across pages)."""
+def junk_counts(text: str, rst: bool = False) -> dict[str, int]:
+    """Every per-text junk count of one page's prose (repeated_header is counted across pages).
+    In reStructuredText, `<form>` is no tag but the words the page shows (rST has no raw HTML
+    outside a raw directive, which is hidden), so tags are not counted there."""
     return {
         "pilcrow": count_pilcrows(text),
         "escape": count_escapes(text),
-        "html_tag": count_html_tags(text),
+        "html_tag": 0 if rst else count_html_tags(text),
         "midline_fence": count_midline_fences(text),
         "bad_char": count_bad_chars(text),
         "repeated_header": 0,
@@ -482,7 +484,8 @@ def measure_file(path: str, relpath: str) -> Page:
     stored = words(" ".join(text for _, text, _ in units))
     prose = [text for _, text, kind in units if kind != markup.CODE]
     missing = (reference - stored).most_common(12)
-    return Page(relpath, recall(stored, reference), sum(reference.values()), junk_counts("\n".join(prose)),
+    rst = markup.markup_of(relpath, data[:markup.SNIFF_BYTES].decode("utf-8", "replace")) == "rst"
+    return Page(relpath, recall(stored, reference), sum(reference.values()), junk_counts("\n".join(prose), rst),
                 [line for text in prose for line in text.splitlines()], missing)
 
 

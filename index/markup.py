@@ -354,7 +354,7 @@ def sniff_markup(text: str) -> str:
 
 _BODY = r"(?:[^`\n]|\n(?![ \t]*\n)){1,400}"  # inside backticks: no blank line, bounded
 _RST_INLINE = re.compile(
-    r"(?P<literal>``(?=\S)(?:[^`\n]|`(?!`)|\n(?![ \t]*\n)){1,400}?(?<=\S)``(?!`))"
+    r"(?P<literal>``(?=\S)(?:[^`\n]|`(?!`)|`(?=``(?!`))|\n(?![ \t]*\n)){1,400}?(?<=\S)``(?!`))"
     rf"|(?P<role>(?<![\w`:\\]):(?:[\w.+-]+:){{1,2}}`(?P<role_body>{_BODY})`)"
     rf"|(?P<ref>(?<![\w`:\\])`(?P<ref_body>{_BODY})`(?P<ref_tail>__?)?(?![\w`]))"
     r"|(?P<sub>(?<![\w|\\])\|(?=\S)[^|\n]{1,100}(?<=\S)\|(?:__?)?(?![\w|]))"
