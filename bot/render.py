@@ -29,10 +29,29 @@ def citation_line(c: Citation) -> str:
     return f"[{c.n}] " + " · ".join(visible(p) for p in parts if p)
 
 
+# A tag that breaks the line or the cell where it stands (<br>, </td><td>): hidden between two
+# words, it leaves a space, so "line<br>Next" is not shown as "lineNext".
+_BREAKING_TAG = re.compile(r"^</?(?:br|p|div|li|ul|ol|td|th|tr|table|hr|img|dd|dt|dl|h[1-6]|section|aside|"
+                           r"blockquote|pre|figure|figcaption|details|summary)\b", re.IGNORECASE)
+
+
 def _hidden(e: Excerpt) -> list[tuple[int, int, str]]:
     """What is not shown of an excerpt's text, in order: markup between units (shown as a line
-    break) and inline markup (a role's name, link syntax, a tag: shown as nothing)."""
-    return sorted([(a, b, "\n") for a, b in e.markup] + [(a, b, "") for a, b in e.inline])
+    break) and inline markup (a role's name, link syntax, a tag: shown as nothing, or as a space
+    where a breaking tag stood between two words)."""
+    inline = [(a, b, "") for a, b in sorted(e.inline)]
+    groups: list[list[int]] = []  # touching spans (</td><td>) are one gap between two words
+    for n, (a, _, _) in enumerate(inline):
+        if groups and inline[groups[-1][-1]][1] == a:
+            groups[-1].append(n)
+        else:
+            groups.append([n])
+    for group in groups:
+        a, b = inline[group[0]][0], inline[group[-1]][1]
+        between_words = 0 < a and b < len(e.text) and not e.text[a - 1].isspace() and not e.text[b].isspace()
+        if between_words and any(_BREAKING_TAG.match(e.text[inline[n][0]:inline[n][1]]) for n in group):
+            inline[group[0]] = (*inline[group[0]][:2], " ")
+    return sorted([(a, b, "\n") for a, b in e.markup] + inline)
 
 
 def _shown_at(hidden: list[tuple[int, int, str]], offset: int) -> int:

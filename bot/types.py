@@ -51,7 +51,7 @@ class Answer:
                     "score": round(e.score, 4),
                     "highlight": list(e.highlight) if e.highlight else None,
                     "code": [list(c) for c in e.code],
-                    "markup": [list(m) for m in sorted(e.markup + e.inline)],
+                    "markup": [list(m) for m in e.markup],
                     "inline": [list(m) for m in e.inline],
                     "citation": {
                         "n": e.citation.n, "path": e.citation.path, "file": e.citation.file,

@@ -18,6 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+# Markdown a converter wrote from HTML or Word: headings, code fences and tables are its structure,
+# but it escapes nothing, so what looks like inline markup or a tag line there is the page's text.
+WRITTEN_MARKDOWN = "markdown-written"
 CODE = "code"
 MARKUP = "markup"
 INLINE = "inline"  # markup inside a sentence: hidden when shown, left out of matching, no unit boundary
@@ -26,6 +29,7 @@ ITEM = "item"
 _RST_SUFFIXES = (".rst", ".rest")
 _HEADING_MAX_CHARS = 300
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
+_ASCIIDOC_SUFFIXES = (".adoc", ".asciidoc", ".asc")
 _SNIFFED_SUFFIXES = (".txt", ".text")  # and files without a suffix: their content decides
 
 ATX_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
@@ -34,7 +38,7 @@ _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 _DIRECTIVE = re.compile(r"^[ \t]*\.\.[ \t]+([\w:-]+)::(.*)$")
 _RST_COMMENT_OR_TARGET = re.compile(r"^[ \t]*\.\.(?:[ \t]|$)")  # after directives: a target, footnote, substitution or comment
 _FIELD_LINE = re.compile(r"^[ \t]*:[\w -]+:(?:[ \t].*)?$")
-_TABLE_RULE = re.compile(r"^[ \t]*[|+]?[ \t]*:?-{3,}:?[ \t]*(?:[|+][ \t]*:?-{3,}:?[ \t]*)*[|+]?[ \t]*$|^[ \t]*[+=][=+-]{2,}[ \t]*$")
+_TABLE_RULE = re.compile(r"^[ \t]*(?:[|+][ \t]*)?:?-{3,}:?[ \t]*(?:[|+][ \t]*:?-{3,}:?[ \t]*)*[|+]?[ \t]*$|^[ \t]*[+=][=+-]{2,}[ \t]*$")
 _LINK_DEFINITION = re.compile(r"^[ \t]{0,3}\[[^\]]+\]:(?:[ \t]+\S.*)?$")  # [name]: https://…
 _MYST_TARGET = re.compile(r"^\([\w/.:-]+\)=[ \t]*$")  # (labels/exit-code)=
 _HTML_ELEMENTS = (
@@ -52,9 +56,12 @@ _HTML_COMMENT_OR_TAG = re.compile(r"^[ \t]*</?(?:details|summary|div|p|br|img|!-
                                   rf"|^[ \t]*(?:{HTML_TAG}[ \t]*)+$", re.I)
 # Admonition fences: pymdownx blocks (/// note | Title … ///), MkDocs (!!! note, ??? note) and
 # Docusaurus (:::note … :::). The fence line is markup; the body under it is prose.
-_ADMONITION_FENCE = re.compile(r"^[ \t]{0,3}(?:///(?:[ \t]*[\w-]+.*)?|(?:!!!|\?\?\?\+?)[ \t]+[\w-]+.*|:{3,}[ \t]*(?:[\w-]+.*)?)[ \t]*$")
+# Only the fence's own shape: a type, then a quoted title (!!!), a "| title" (///) or words (:::).
+_ADMONITION_FENCE = re.compile(r"^[ \t]{0,3}(?:///(?:[ \t]*[\w-]+(?:[ \t]*\|.*)?)?|(?:!!!|\?\?\?\+?)[ \t]+[\w-]+"
+                               r"(?:[ \t]+\"[^\"\n]*\")?|:{3,}[ \t]*(?:[\w-]+(?:[ \t].*)?)?)[ \t]*$")
 _RST_LITERAL_MARK = re.compile(r"^[ \t]*::[ \t]*$")  # "::" alone on a line: a literal block follows
-_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+•]|\d{1,3}[.)]|#\.)[ \t]+(?=\S)", re.MULTILINE)
+# Item markers: - + • and * (AsciiDoc nests with ** and orders with . and ..), 1. 1) and rST's #.
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-+•]|\*{1,5}|\.{1,5}|\d{1,3}[.)]|#\.)[ \t]+(?=\S)", re.MULTILINE)
 # Directives whose body is code, whose body is not prose at all, or whose body is prose.
 _CODE_DIRECTIVES = frozenset({"code-block", "code", "sourcecode", "literalinclude", "doctest", "testcode"})
 _HIDDEN_DIRECTIVES = frozenset({
@@ -98,6 +105,8 @@ def markup_of(relpath: str, text: str = "") -> str:
         return "rst"
     if name.endswith(_MARKDOWN_SUFFIXES):
         return "markdown"
+    if name.endswith(_ASCIIDOC_SUFFIXES):
+        return "asciidoc"
     base = name.rsplit("/", 1)[-1]
     if name.endswith(_SNIFFED_SUFFIXES) or "." not in base.lstrip("."):
         return sniff_markup(text)
@@ -105,6 +114,8 @@ def markup_of(relpath: str, text: str = "") -> str:
 
 
 def read_layout(text: str, markup: str) -> Layout:
+    if markup == "asciidoc":
+        return _asciidoc_layout(text)
     lines = _lines(text)
     blocks: list[Block] = []
     headings: list[Heading] = []
@@ -181,8 +192,8 @@ def read_layout(text: str, markup: str) -> Layout:
             blocks.append(Block(start, end, MARKUP))  # document fields such as :orphan:
         elif markup == "markdown" and _ADMONITION_FENCE.match(line):
             blocks.append(Block(start, end, MARKUP))
-        elif markup != "text" and (_TABLE_RULE.match(line) or _LINK_DEFINITION.match(line) or _MYST_TARGET.match(line)
-                                   or _HTML_COMMENT_OR_TAG.match(line)):
+        elif markup != "text" and (_TABLE_RULE.match(line) or markup != WRITTEN_MARKDOWN and (
+                _LINK_DEFINITION.match(line) or _MYST_TARGET.match(line) or _HTML_COMMENT_OR_TAG.match(line))):
             last = k
             if _LINK_DEFINITION.match(line) and not line.split("]:", 1)[1].strip():
                 last = min(k + 1, len(lines) - 1)  # the address on the next line
@@ -335,6 +346,12 @@ _SNIFF_FENCE = re.compile(r"^[ \t]{0,3}(?:`{3,}+|~{3,}+)[^\n]*+\n(?:[^\n]*\n){0,
 _SNIFF_LINK = re.compile(r"(?<!!)\[[^\[\]\n]{1,200}\]\((?:https?://|/|\.{0,2}/|#|mailto:)[^()\s]{0,500}\)")
 
 
+_SNIFF_ADOC_HEADINGS = re.compile(r"^={1,6}[ \t]+\S[^\n]*\n(?:[^\n]*\n){0,400}?={2,6}[ \t]+\S", re.MULTILINE)
+_SNIFF_ADOC_BLOCK = re.compile(r"^\[(?:source|listing|literal|NOTE|TIP|IMPORTANT|WARNING|CAUTION|quote)\b[^\]\n]*\][ \t]*\n", re.MULTILINE)
+_SNIFF_ADOC_ATTRIBUTE = re.compile(r"^:(?:toc|doctype|icons|experimental|source-highlighter|sectnums|author|revnumber|[\w-]+-uri):", re.MULTILINE)
+_SNIFF_ADOC_MACRO = re.compile(r"\b(?:link|xref|image|include|footnote|kbd):[^\s\[\]]{0,300}\[|<<[\w-]+(?:,[^>\n]{0,100})?>>")
+
+
 def sniff_markup(text: str) -> str:
     """How a text file without a telling suffix is written, from its first SNIFF_BYTES: "rst"
     when it holds reStructuredText's own constructs (directives, roles, ``literals``, targets,
@@ -347,7 +364,11 @@ def sniff_markup(text: str) -> str:
     if rst_own >= 3 or (rst_own >= 1 and rst_shared >= 1):
         return "rst"
     markdown_kinds = sum(1 for pattern in (_SNIFF_ATX, _SNIFF_FENCE, _SNIFF_LINK) if pattern.search(head))
-    return "markdown" if markdown_kinds >= 2 else "text"
+    if markdown_kinds >= 2:
+        return "markdown"
+    asciidoc_kinds = sum(1 for pattern in (_SNIFF_ADOC_HEADINGS, _SNIFF_ADOC_BLOCK, _SNIFF_ADOC_ATTRIBUTE, _SNIFF_ADOC_MACRO)
+                         if pattern.search(head))
+    return "asciidoc" if asciidoc_kinds >= 2 else "text"
 
 
 # --------------------------------------------------------------------------- inline markup
@@ -360,7 +381,7 @@ _RST_INLINE = re.compile(
     r"|(?P<sub>(?<![\w|\\])\|(?=\S)[^|\n]{1,100}(?<=\S)\|(?:__?)?(?![\w|]))"
     r"|(?P<footnote>[ \t]?\[(?:#[\w-]*|\*|\d{1,4}|[A-Za-z][\w.-]{0,40})\]_(?!\w))"
     r"|(?P<escape>\\(?P<escaped>[^\n]))"
-    r"|(?P<literal_mark>(?<=\S):(?=:[ \t]*$)|[ \t]+::(?=[ \t]*$))",
+    r"|(?P<literal_mark>(?<=\S):(?=:[ \t]*$)|(?<![ \t])[ \t]+::(?=[ \t]*$))",  # one try per run of spaces
     re.MULTILINE,
 )
 _TARGET = re.compile(r"(?<=\S)(\s*<[^<>`]{1,2000}>)$")  # "title <target>": the target is hidden
@@ -389,6 +410,8 @@ def inline_markup(text: str, start: int, end: int, markup: str) -> list[tuple[in
         return _rst_spans(text, start, end)
     if markup == "markdown":
         return _markdown_spans(text, start, end, depth=0)
+    if markup == "asciidoc":
+        return _asciidoc_spans(text, start, end)
     return []
 
 
@@ -467,3 +490,103 @@ def _inline_blocks(text: str, markup: str, headings, blocks: list[Block]) -> lis
             found.extend(Block(x, y, INLINE) for x, y in inline_markup(text, at, a, markup))
         at = max(at, b)
     return found
+
+
+# --------------------------------------------------------------------------- AsciiDoc
+# Asciidoctor's syntax: "=" headings, delimited blocks (---- listing and .... literal are code;
+# ++++ passthrough and //// comment are not prose at all; ====, ****, ____, -- and tables hold
+# prose between their delimiter lines), block attribute lines ([source,python], [[anchor]],
+# [NOTE]), document attributes (:toc:), line comments and block macros (include::, image::).
+
+_ADOC_HEADING = re.compile(r"^(={1,6})[ \t]+(\S[^\n]*?)[ \t]*$")
+_ADOC_DELIMITER = re.compile(r"^(?:(-){4,}|(\.){4,}|(\+){4,}|(/){4,}|={4,}|\*{4,}|_{4,}|--|[|,:!]={3,})[ \t]*$")
+_ADOC_MARKUP_LINE = re.compile(
+    r"^(?::!?[\w-]+!?:(?:[ \t].*)?"  # a document attribute
+    r"|\[\[?[^\]\n]*\]\]?"  # an attribute list, anchor or style: [source,python], [[install]], [NOTE]
+    r"|//(?!//).*"  # a line comment
+    r"|\+"  # a list item's continuation
+    r"|(?:include|image|toc|video|audio|ifdef|ifndef|ifeval|endif)::.*"  # block macros and conditionals
+    r")[ \t]*$")
+_ADOC_LITERAL_LINE = re.compile(r"^[ \t]+(?![-*.•]+[ \t]|\d+[.)][ \t]|[ \t]*$)")  # indented, and no list item
+_ADOC_BLOCK_TITLE = re.compile(r"^\.(?=[^\s.])")  # ".Title" before a block: the dot is markup, the title words
+_ADOC_INLINE = re.compile(
+    r"(?P<code>`[^`\n]{1,400}`)"
+    r"|(?P<macro>(?:\b(?:link|xref|mailto|kbd|btn|menu|footnote|pass|https?|ftp|irc):|\{[\w-]{1,100}\})[^\s\[\]]{0,500}\[)"
+    r"(?P<macro_text>[^\]\n]{0,400})\]"
+    r"|(?P<xref><<[\w:./#-]{1,200}(?:,[ \t]*)?)(?P<xref_text>[^>\n]{0,200})>>"
+    r"|(?P<strong>(?<![\w*])\*(?=[^\s*])(?P<strong_body>[^*\n]{1,300}?)(?<=[^\s*])\*(?![\w*]))"
+    r"|(?P<emphasis>(?<![\w_])_(?=[^\s_])(?P<emphasis_body>[^_\n]{1,300}?)(?<=[^\s_])_(?![\w_]))"
+)
+
+
+def _asciidoc_layout(text: str) -> Layout:
+    lines = _lines(text)
+    headings: list[Heading] = []
+    blocks: list[Block] = []
+    k = 0
+    while k < len(lines):
+        start, end, line = lines[k]
+        delimiter = _ADOC_DELIMITER.match(line)
+        if delimiter:
+            close = next((j for j in range(k + 1, len(lines)) if lines[j][2].rstrip() == line.rstrip()), None)
+            code, hidden = delimiter.group(1) or delimiter.group(2), delimiter.group(3) or delimiter.group(4)
+            if close is None or not (code or hidden):  # prose inside (or an unclosed fence): only the line is markup
+                blocks.append(Block(start, end, MARKUP))
+                k += 1
+                continue
+            if hidden:
+                blocks.append(Block(start, lines[close][1], MARKUP))
+            else:
+                blocks.append(Block(start, end, MARKUP))
+                body = _fenced_body(lines, k + 1, close)
+                if body is not None:
+                    blocks.append(Block(body[0], body[1], CODE))
+                blocks.append(Block(lines[close][0], lines[close][1], MARKUP))
+            k = close + 1
+            continue
+        heading = _ADOC_HEADING.match(line) if len(line) <= _HEADING_MAX_CHARS else None
+        if heading:
+            headings.append(Heading(start, end, len(heading.group(1)), _adoc_heading_text(heading.group(2))))
+        elif _ADOC_MARKUP_LINE.match(line):
+            blocks.append(Block(start, end, MARKUP))
+        elif _ADOC_BLOCK_TITLE.match(line):
+            blocks.append(Block(start, start + 1, INLINE))
+        elif _ADOC_LITERAL_LINE.match(line) and (k == 0 or not lines[k - 1][2].strip()):
+            last = k  # an indented paragraph is a literal block: " $ rake"
+            while last + 1 < len(lines) and lines[last + 1][2].strip():
+                last += 1
+            blocks.append(Block(start + _indent(line), lines[last][1], CODE))
+            k = last + 1
+            continue
+        k += 1
+    blocks.extend(_inline_blocks(text, "asciidoc", headings, blocks))
+    return Layout(tuple(headings), tuple(sorted(blocks, key=lambda b: b.start)))
+
+
+def _adoc_heading_text(title: str) -> str:
+    """A heading as words: its inline markup left out."""
+    pieces, at = [], 0
+    for a, b in _asciidoc_spans(title, 0, len(title)):
+        pieces.append(title[at:a])
+        at = b
+    return " ".join(("".join(pieces) + title[at:]).split())
+
+
+def _asciidoc_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for m in _ADOC_INLINE.finditer(text, start, end):
+        if m.group("code"):
+            continue  # inline code is shown as written
+        if m.group("macro"):
+            if m.group("macro_text") or not m.group("macro").startswith(("http", "ftp", "irc")):
+                spans += [(m.start(), m.end("macro")), (m.end() - 1, m.end())]
+            else:  # https://example.org[] shows the address itself
+                spans.append((m.end("macro") - 1, m.end()))
+        elif m.group("xref") and m.group("xref_text"):
+            spans += [(m.start(), m.end("xref")), (m.end() - 2, m.end())]
+        elif m.group("xref"):  # <<id>>: the id is all there is to show
+            spans += [(m.start(), m.start() + 2), (m.end() - 2, m.end())]
+        else:
+            name = "strong_body" if m.group("strong") else "emphasis_body"
+            spans += [(m.start(), m.start(name)), (m.end(name), m.end())]
+    return spans

@@ -432,10 +432,15 @@ def test_a_table_of_years_is_not_a_table_of_contents():
     leaders = ["Debian Project Leaders", "Ian Murdock August 1993", "Bruce Perens April 1996",
                "Ian Jackson January 1998", "Wichert Akkerman January 1999", "Ben Collins April 2001"]
     lines = [RawLine(words, Counter()) for words in leaders]
-    assert _without_contents(lines, False, 261) == (lines, False)
+    assert _without_contents(lines, False, 261, 40) == (lines, False)
     contents = [RawLine(words, Counter()) for words in ("Contents", "1 Tutorials 1", "1.1 Console basics . . . . . . 1",
                                                   "1.2 The shell prompt . . . . . . 2", "2 Packages 37")]
-    assert _without_contents(contents + lines[1:2], False, 261) == (lines[1:2], False)
-    assert _without_contents(contents, False, 261) == ([], True)
+    assert _without_contents(contents + lines[1:2], False, 261, 1) == (lines[1:2], False)
+    assert _without_contents(contents, False, 261, 1) == ([], True)
     continued = [RawLine(words, Counter()) for words in ("A Appendix 232", "Preface", "This book is free.")]
-    assert _without_contents(continued, True, 261) == (continued[1:], False)  # the contents' last page
+    assert _without_contents(continued, True, 261, 2) == (continued[1:], False)  # the contents' last page
+    # Five lines ending in growing numbers on page 50 are a table, not contents (contents point ahead).
+    weeks = [RawLine(words, Counter()) for words in ("Results by week (cases):", "Week one 10", "Week two 12",
+                                                   "Week three 15", "Week four 21", "Week five 30")]
+    assert _without_contents(weeks, False, 300, 50) == (weeks, False)
+    assert _without_contents(weeks[1:2], True, 300, 51) == (weeks[1:2], False)  # nor is "Week one 10" after contents

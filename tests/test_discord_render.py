@@ -155,7 +155,20 @@ def test_inline_markup_is_not_shown_and_the_highlight_follows():
     description = answer_payload(Answer("q", True, "", (e,))).embed["description"]
     assert unescape(description) == "**[1]** “Set DEBUG to True. Then read the guide and **run it**.”"
     data = json.loads(render_json(Answer("q", True, "", (e,))))["excerpts"][0]
-    assert data["text"] == text and data["markup"] == [list(s) for s in spans] == data["inline"]
+    # "markup" keeps its meaning (spans shown as a line break); "inline" lists what is shown as nothing.
+    assert data["text"] == text and data["markup"] == [] and data["inline"] == [list(s) for s in spans]
+
+
+def test_a_hidden_tag_that_breaks_the_line_leaves_a_space_between_words():
+    from bot.render import as_read
+
+    text = "First line<br>Second line. Cell one</td><td>Cell two. An <abbr>HTML</abbr> page."
+    spans = [(text.index("<br>"), text.index("Second")), (text.index("</td>"), text.index("<td>")),
+             (text.index("<td>"), text.index("Cell two")), (text.index("<abbr>"), text.index("HTML")),
+             (text.index("</abbr>"), text.index(" page"))]
+    c = Citation(1, "a.md", "docs/a.md", "A", "", "", 0, len(text))
+    shown, _ = as_read(Excerpt(text, "text", 0.9, c, inline=tuple(spans)))
+    assert shown == "First line Second line. Cell one Cell two. An HTML page."
 
 
 def test_inline_markup_and_markup_between_units_together():

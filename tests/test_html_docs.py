@@ -15,6 +15,7 @@ from index.converters.base import Limits
 from index.converters.html import HTML, convert_html
 from index.documents import build_document, sha256_bytes
 from index.errors import SkippedFile
+from index.markup import WRITTEN_MARKDOWN
 
 FORMATS = Path(__file__).resolve().parent / "data" / "formats"
 
@@ -103,7 +104,7 @@ def test_a_generators_page_keeps_its_content_and_drops_its_chrome(name):
     page = PAGES[name]
     converted, doc = _convert(name)
     text = converted.text
-    assert converted.markup == "markdown"
+    assert converted.markup == WRITTEN_MARKDOWN
     assert_no_markup(text)
     paths = {title for section in doc.sections for title in section.path}
     for heading in page["sections"]:

@@ -1,6 +1,7 @@
 """Structure in light markup (index/markup.py): headings, code blocks quoted whole, markup kept
 out of quotes; the answering units built on it (bot/answering/compose.py); context in the index."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from bot.answering.compose import answering_units
 from bot.answering.question import read_question
 from index.chunking import TEXT, ChunkSettings, chunk_document, context_line, matched_text, unit_spans
 from index.converters.text import convert_text
-from index.documents import parse_document
+from index.documents import build_document, parse_document
 from index.markup import CODE, INLINE, ITEM, MARKUP, breaks_flow, inline_markup, markup_of, sniff_markup
 from tests.conftest import EVAL_DATA, SEEDS, WIKI_SEED
 
@@ -242,15 +243,18 @@ def test_hostile_markup_is_read_in_one_pass():
             ".. note::\n\n    prose\n\n```\nfenced\n```\n")
     text = part * 4000 + "# " * 300_000 + "\n" + ":x:" * 300_000 + "\n"
     # Inline markup that never closes: each opening is scanned up to the next, not to a bound.
-    unclosed = ("<!--", "**a ", "__a ", "`", "``a`b", "[a", "![a](", "<a b=", ":a:`", "`a <", "|a", "\\")
+    unclosed = ("<!--", "**a ", "__a ", "`", "``a`b", "[a", "![a](", "<a b=", ":a:`", "`a <", "|a", "\\", " ", "\t")
     text += "".join(unit * 20_000 + "\n" for unit in unclosed[1:4])
     for unit in unclosed:
         line = unit * 100_000
-        assert all(0 <= a < b <= len(line) for m in ("rst", "markdown") for a, b in inline_markup(line, 0, len(line), m))
-    for name in ("hostile.rst", "hostile.md", "hostile.txt"):
+        assert all(0 <= a < b <= len(line) for m in ("rst", "markdown", "asciidoc")
+                   for a, b in inline_markup(line, 0, len(line), m))
+    # Runs of spaces before what could end them: a literal mark, a table rule.
+    text += "x" + " " * 200_000 + "::\n\n" + " " * 200_000 + ":\n"
+    for name in ("hostile.rst", "hostile.md", "hostile.txt", "hostile.adoc"):
         doc = parse_document(text.encode(), name, name)
         units = sum(len(unit_spans(doc.text, s.start, s.end, doc.blocks)) for s in doc.sections)
-        assert len(doc.sections) >= 4000 and units >= 4000
+        assert units >= 4000 and (len(doc.sections) >= 4000 or name.endswith(".adoc"))  # no rST headings there
         assert all(doc.text[b.start:b.end] for b in doc.blocks)
 
 
@@ -337,6 +341,23 @@ def test_markdown_admonitions_and_html_lines_are_markup_and_their_bodies_prose()
     for line in ("/// note | Take care", "///", '!!! warning "Careful"', "???+ tip", ":::note Docusaurus", ":::",
                  '<aside markdown="1" class="pquote">', "</aside>"):
         assert line in [h.strip() for h in hidden], line
+    # Prose that only starts like a fence is prose.
+    prose = "# Notes\n\n!!! IMPORTANT: back up your data before upgrading.\n\n/// is how the path starts.\n"
+    assert " ".join(t for t, _ in _units(parse_document(prose.encode(), "d/n.md", "n.md"))) == (
+        "!!! IMPORTANT: back up your data before upgrading. /// is how the path starts.")
+
+
+def test_markdown_a_converter_wrote_hides_nothing_inline():
+    """HTML and Word are written as Markdown without escapes: what looks like markup there is
+    the page's own text (`&lt;br&gt;`, __init__.py, a literal [text](url))."""
+    from index.converters.html import convert_html
+
+    page = (b"<html><body><main><h1>Files</h1><p>The &lt;br&gt; element, __init__.py and "
+            b"[text](https://example.com) are written as shown.</p></main></body></html>")
+    doc = build_document(convert_html(page, "a.html", None), "x", "a.html", "a.html")
+    assert not [b for b in doc.blocks if b.kind in (MARKUP, INLINE)]
+    assert [t for t, _ in _units(doc)] == ["The <br> element, __init__.py and [text](https://example.com) "
+                                           "are written as shown."]
 
 
 # --------------------------------------------------------------------------- what a .txt holds
@@ -427,7 +448,55 @@ def test_answers_from_rst_txt_and_jekyll_markdown_show_no_markup_but_quote_verba
         for excerpt in json.loads(render_json(answer))["excerpts"]:
             source = (docs / excerpt["citation"]["path"]).read_text(encoding="utf-8")
             assert excerpt["text"] in source  # verbatim, markup and all
-            assert all([a, b] in excerpt["markup"] for a, b in excerpt["inline"])
+            assert not set(map(tuple, excerpt["markup"])) & set(map(tuple, excerpt["inline"]))
             hidden += [excerpt["text"][a:b] for a, b in excerpt["inline"]]
     assert any(h.startswith(":") and h.endswith("`") for h in hidden)  # a role was quoted, and hidden
     assert any(h.startswith("](http") for h in hidden)  # so was a link's address
+
+
+# --------------------------------------------------------------------------- AsciiDoc
+
+ASCIIDOC = EVAL_DATA / "asciidoc" / "CONTRIBUTING.adoc"  # Asciidoctor's own guide, MIT (licence beside it)
+
+
+@pytest.mark.parametrize("source, shown", [
+    ("We use the {uri-issues}[issue tracker on GitHub] for bugs.", "We use the issue tracker on GitHub for bugs."),
+    ("See https://ruby-lang.org/en/[Ruby in 20 minutes] or https://x.org[].", "See Ruby in 20 minutes or https://x.org."),
+    ("Add tests (See <<writing-and-executing-tests>>) and <<install,the install guide>>.",
+     "Add tests (See writing-and-executing-tests) and the install guide."),
+    ("Press kbd:[Ctrl+C], read link:docs/a.adoc[the docs] and xref:b.adoc#c[that part].",
+     "Press Ctrl+C, read the docs and that part."),
+    ("It is *very* _fast_, run `rake *_test.rb` and 2 * 3 * 4.", "It is very fast, run `rake *_test.rb` and 2 * 3 * 4."),
+])
+def test_asciidoc_inline_markup_is_not_shown(source, shown):
+    assert _shown(source, "asciidoc") == shown
+
+
+def test_an_asciidoc_page_reads_with_its_sections_code_and_no_markup_shown():
+    assert markup_of("guide/CONTRIBUTING.adoc") == "asciidoc"
+    text = ASCIIDOC.read_text(encoding="utf-8")
+    assert markup_of("guide/contributing.txt", text) == "asciidoc"  # a .txt is read by what it holds
+    doc = parse_document(ASCIIDOC.read_bytes(), "CONTRIBUTING.adoc", "CONTRIBUTING.adoc")
+    assert doc.title == "Contributing"
+    paths = {s.path for s in doc.sections}
+    assert ("Submitting a Pull Request", "Writing and Executing Tests") in paths and ("License Agreement",) in paths
+    hidden = [b for b in doc.blocks if b.kind in (MARKUP, INLINE)]
+
+    def shown(a: int, b: int) -> str:
+        pieces, at = [], a
+        for block in hidden:
+            if block.start < b and block.end > at:
+                pieces.append(doc.text[at:max(at, block.start)])
+                at = max(at, block.end)
+        return "".join(pieces) + doc.text[at:b]
+
+    units = [(kind, shown(a, b)) for s in doc.sections for a, b, kind in unit_spans(doc.text, s.start, s.end, doc.blocks)]
+    prose = [text for kind, text in units if kind != CODE]
+    code = [text for kind, text in units if kind == CODE]
+    assert "We use the issue tracker on GitHub associated with this project to track bugs and features (i.e., issues)." \
+        in prose
+    assert "test 'description of test' do\n  # test logic\nend" in code  # a [source] ---- listing, whole
+    assert "$ rake" in code  # an indented literal paragraph
+    assert "Run `bundle` to install development dependencies." in [p.removeprefix(". ") for p in prose]
+    leftover = re.compile(r"\{uri-[\w-]+\}|<<|>>|https?://\S+\[|^\[source\]|^----|^:uri-|^// |^ifdef::", re.M)
+    assert not [p for p in prose if leftover.search(p)]

@@ -38,7 +38,7 @@ class OutlineEntry:
 @dataclass(frozen=True)
 class Converted:
     text: str  # what offsets point into and excerpts quote
-    markup: str = "text"  # how index/markup.py reads its structure: "markdown", "rst" or "text"
+    markup: str = "text"  # how index/markup.py reads it: "markdown", "markdown-written" (a converter's), "rst", "asciidoc" or "text"
     title: str = ""
     author: str = ""
     fields: tuple[Field, ...] = ()

@@ -10,6 +10,7 @@ import zipfile
 
 from index.converters.base import Converted, Converter, Limits
 from index.errors import SkippedFile
+from index.markup import WRITTEN_MARKDOWN
 
 _HEADING_STYLE = re.compile(r"^heading\s*([1-6])$", re.IGNORECASE)
 _MAX_ZIP_ENTRIES = 10_000
@@ -48,7 +49,7 @@ def convert_docx(data: bytes, relpath: str, limits: Limits) -> Converted:
     if not body.strip():
         raise SkippedFile("no text in the Word document")
     properties = document.core_properties
-    return Converted(text=body + "\n", markup="markdown", title=" ".join((properties.title or title).split()),
+    return Converted(text=body + "\n", markup=WRITTEN_MARKDOWN, title=" ".join((properties.title or title).split()),
                      author=" ".join((properties.author or "").split()))
 
 
@@ -84,5 +85,5 @@ def _check_zip(data: bytes, limits: Limits) -> None:
         raise SkippedFile("not a Word document (not a valid zip package)") from None
 
 
-DOCX = Converter(name="docx", version=1, suffixes=(".docx",), convert=convert_docx,
+DOCX = Converter(name="docx", version=2, suffixes=(".docx",), convert=convert_docx,
                  sniff=lambda head: head.startswith(b"PK\x03\x04"), label="Word", modules=("docx",))

@@ -17,6 +17,7 @@ import re
 
 from index.converters.base import Converted, Converter, Limits
 from index.errors import SkippedFile
+from index.markup import WRITTEN_MARKDOWN
 
 _HTML_HINT = re.compile(rb"<(?:!doctype\s+html|html|head|body|title|div|p|h[1-6]|article|main)[\s>]", re.IGNORECASE)
 
@@ -91,7 +92,7 @@ def convert_html(data: bytes, relpath: str, limits: Limits) -> Converted:
         raise SkippedFile(f"HTML nested over {_MAX_DEPTH} elements deep") from None
     if not text.strip():
         raise SkippedFile("no main content found in the HTML page")
-    return Converted(text=text, markup="markdown", title=_title(soup, root, text), author=_author(soup))
+    return Converted(text=text, markup=WRITTEN_MARKDOWN, title=_title(soup, root, text), author=_author(soup))
 
 
 def sniff_html(head: bytes) -> bool:
@@ -281,7 +282,7 @@ def _chomp(text: str) -> tuple[str, str, str]:
 
 def _colspan(el) -> int:
     span = str(el.get("colspan", "1"))
-    return max(1, min(100, int(span))) if span.isdigit() else 1
+    return max(1, min(100, int(span))) if span.isascii() and span.isdigit() and len(span) <= 3 else 1
 
 
 def _pre_text(pre) -> str:

@@ -71,8 +71,8 @@ def convert_pdf(data: bytes, relpath: str, limits: Limits) -> Converted:
         at = 0
         lines: list[Line] = []  # every line with its font size, for headings when there are no bookmarks
         in_contents = False
-        for raw in read:
-            kept, in_contents = _without_contents(_without_running(raw, top, bottom), in_contents, count)
+        for number, raw in enumerate(read, start=1):
+            kept, in_contents = _without_contents(_without_running(raw, top, bottom), in_contents, count, number)
             text, page_lines = _page_text(kept, vocabulary)
             if not text:  # nothing left to quote (a contents page): it starts where the next page does
                 pages.append(at + 2 if pieces else at)
@@ -288,11 +288,12 @@ def _title_like(words: str) -> bool:
     return 0 < len(line) <= 120 and any(ch.isalpha() for ch in line) and not line.endswith(_SENTENCE_END)
 
 
-def _without_contents(lines: list[RawLine], continued: bool, pages: int) -> tuple[list[RawLine], bool]:
-    """The page without its table of contents: runs of entries (three at least, one with dot
-    leaders; or five in page order), the heading above them, and, when the previous page's
-    contents ran to its end, the entries this page opens with. Also says whether contents run to
-    this page's end."""
+def _without_contents(lines: list[RawLine], continued: bool, pages: int, page: int) -> tuple[list[RawLine], bool]:
+    """The page (number `page` of `pages`) without its table of contents: runs of entries (three
+    at least, one with dot leaders; or five in page order, pointing past this page, as contents
+    do: "Week one 10 … Week five 30" on page 50 is a table), the heading above them, and, when the
+    previous page's contents ran to its end, the entries this page opens with. Also says whether
+    contents run to this page's end."""
     entries = [_contents_entry(line.words, pages) for line in lines]
     first = next((n for n, line in enumerate(lines) if line.words.strip()), len(lines))
     drop = [False] * len(lines)
@@ -311,8 +312,10 @@ def _without_contents(lines: list[RawLine], continued: bool, pages: int) -> tupl
             end += 1
         numbers = [number for _, number in members if number is not None]
         in_order = all(a <= b for a, b in zip(numbers, numbers[1:]))
-        if ((continued and n == first) or (len(members) >= _TOC_MIN_ENTRIES and any(lead for lead, _ in members))
-                or (len(members) >= _TOC_MIN_PLAIN and in_order)):
+        ahead = in_order and bool(numbers) and numbers[0] > page
+        leaders = any(lead for lead, _ in members)
+        if ((continued and n == first and (leaders or ahead)) or (len(members) >= _TOC_MIN_ENTRIES and leaders)
+                or (len(members) >= _TOC_MIN_PLAIN and ahead)):
             start = n - 1 if n > first and _title_like(lines[n - 1].words) else n
             drop[start:end] = [True] * (end - start)
             ends_in_contents = all(not line.words.strip() for line in lines[end:])
