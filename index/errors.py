@@ -9,6 +9,13 @@ class CitebotError(Exception):
     """Base class: str(error) is a one-line, user-facing explanation."""
 
 
+def in_one_line(err: BaseException, limit: int = 160) -> str:
+    """An unexpected error (a library's, not citebot's) as one line: its type and the first
+    line of its message, cut to limit characters."""
+    first = (str(err).splitlines() or [""])[0][:limit]
+    return f"{type(err).__name__}: {first}"
+
+
 class ConfigError(CitebotError):
     """A configuration key, value or file is wrong."""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from index.errors import in_one_line
+
 FIELD_SEPARATOR = ": "
 
 
@@ -89,8 +91,7 @@ class Converter:
             try:
                 importlib.import_module(module)
             except Exception as err:  # any import failure: an ImportError, or a library's own crash
-                first = (str(err).splitlines() or [""])[0][:160]
-                return f"{type(err).__name__}: {first}"
+                return in_one_line(err)
         return ""
 
 

@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict
 
 from index.converters.base import Converted, Converter, Field, Limits, OutlineEntry
-from index.errors import SkippedFile
+from index.errors import SkippedFile, in_one_line
 
 _MB = 1024 * 1024
 _START_SECONDS = 60.0  # a fresh child's imports, not counted against a file's time
@@ -177,8 +177,7 @@ def _serve(memory_mb: int) -> None:
         except RecursionError:
             reply = {"skip": f"nested too deeply for the {converter.shown} converter"}
         except Exception as err:  # a converter's own bug: one file skipped, the child stays usable
-            first = (str(err).splitlines() or [""])[0][:160]
-            reply = {"skip": f"the {converter.shown} converter failed: {type(err).__name__}: {first}"}
+            reply = {"skip": f"the {converter.shown} converter failed: {in_one_line(err)}"}
         del data
         send(json.dumps(reply).encode())
 
