@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 
-from index.errors import CitebotError, ConfigError, IndexNotFound
+from index.errors import CitebotError, ConfigError, IndexNotFound, NothingIndexed
 
 
 def _common(parser: argparse.ArgumentParser, docs: bool = True, collection: str = "") -> None:
@@ -86,10 +86,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except CitebotError as err:
-        from bot.render import visible
+        if isinstance(err, NothingIndexed):  # why nothing could be indexed, file by file
+            from bot.render import visible
 
-        for path, reason in getattr(err, "skipped", ()):  # why nothing could be indexed, file by file
-            print(f"skipped {visible(path)}: {visible(reason)}", file=sys.stderr)
+            for path, reason in err.skipped:
+                print(f"skipped {visible(path)}: {visible(reason)}", file=sys.stderr)
         print(f"citebot: error: {err}", file=sys.stderr)
         return 2
     except Stopped:

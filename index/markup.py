@@ -356,7 +356,8 @@ def sniff_markup(text: str) -> str:
     """How a text file without a telling suffix is written, from its first SNIFF_BYTES: "rst"
     when it holds reStructuredText's own constructs (directives, roles, ``literals``, targets,
     "::" literal blocks; an underlined heading alone is plain text's too), "markdown" when it
-    holds two of Markdown's (ATX headings, code fences, links), else "text"."""
+    holds two of Markdown's (ATX headings, code fences, links), "asciidoc" when it holds two of
+    AsciiDoc's (= headings, block attributes, document attributes, macros), else "text"."""
     head = text[:SNIFF_BYTES]
     rst_own = (len(_SNIFF_DIRECTIVE.findall(head)) + len(_SNIFF_RST_TARGET.findall(head))
                + len(_SNIFF_ROLE.findall(head)) + len(_SNIFF_RST_LITERAL.findall(head)))

@@ -140,7 +140,7 @@ def test_cli_status_and_index_report(seeds_service, capsys):
     assert code == 0 and report["embedded"] == 0 and report["documents"] == 2
     code, out, _ = run_cli(capsys, "status", "--index-dir", s.index_dir)
     assert code == 0 and "documents:  2" in out and "all-MiniLM-L6-v2" in out
-    assert "formats:    text, Markdown, reStructuredText, PDF, HTML, Word" in out and "unreadable" not in out
+    assert "formats:    text, Markdown, reStructuredText, AsciiDoc, PDF, HTML, Word" in out and "unreadable" not in out
 
 
 def test_when_nothing_can_be_indexed_every_skipped_file_says_why(tmp_path, capsys):
@@ -171,7 +171,7 @@ def test_a_format_whose_library_is_broken_is_named_by_status(seeds_service, caps
     monkeypatch.setitem(sys.modules, broken, None)  # importing it now raises ImportError
     s = seeds_service.settings
     code, out, _ = run_cli(capsys, "status", "--index-dir", s.index_dir)
-    assert code == 0 and "formats:    text, Markdown, reStructuredText, PDF, Word\n" in out
+    assert code == 0 and "formats:    text, Markdown, reStructuredText, AsciiDoc, PDF, Word\n" in out
     assert f"unreadable: HTML files cannot be read here (ModuleNotFoundError: import of {broken} halted" in out
 
 

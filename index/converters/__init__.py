@@ -67,8 +67,8 @@ def registry() -> Registry:
 
 
 def format_support() -> tuple[tuple[str, str], ...]:
-    """(format, "" or why it cannot be read here) for each installed converter, the text formats
-    first: what `citebot status` reports, so a broken install shows before files are skipped."""
-    converters = (*registry().converters, TEXT)
-    return (("text, Markdown, reStructuredText", ""),
-            *((c.shown, c.unavailable()) for c in converters if c is not TEXT))
+    """(format, "" or why it cannot be read here): the text converter's formats first (standard
+    library and core dependencies only), then each installed converter; what `citebot status`
+    reports, so a broken install shows before files are skipped."""
+    return (("text, Markdown, reStructuredText, AsciiDoc", ""),
+            *((c.shown, c.unavailable()) for c in registry().converters))
