@@ -39,18 +39,18 @@ def _hidden(e: Excerpt) -> list[tuple[int, int, str]]:
     """What is not shown of an excerpt's text, in order: markup between units (shown as a line
     break) and inline markup (a role's name, link syntax, a tag: shown as nothing, or as a space
     where a breaking tag stood between two words)."""
-    inline = [(a, b, "") for a, b in sorted(e.inline)]
-    groups: list[list[int]] = []  # touching spans (</td><td>) are one gap between two words
-    for n, (a, _, _) in enumerate(inline):
-        if groups and inline[groups[-1][-1]][1] == a:
-            groups[-1].append(n)
+    runs: list[list[tuple[int, int]]] = []  # touching spans (</td><td>) are one gap between two words
+    for a, b in sorted(e.inline):
+        if runs and runs[-1][-1][1] == a:
+            runs[-1].append((a, b))
         else:
-            groups.append([n])
-    for group in groups:
-        a, b = inline[group[0]][0], inline[group[-1]][1]
+            runs.append([(a, b)])
+    inline = []
+    for run in runs:
+        a, b = run[0][0], run[-1][1]
         between_words = 0 < a and b < len(e.text) and not e.text[a - 1].isspace() and not e.text[b].isspace()
-        if between_words and any(_BREAKING_TAG.match(e.text[inline[n][0]:inline[n][1]]) for n in group):
-            inline[group[0]] = (*inline[group[0]][:2], " ")
+        breaks = between_words and any(_BREAKING_TAG.match(e.text[x:y]) for x, y in run)
+        inline += [(x, y, " " if breaks and n == 0 else "") for n, (x, y) in enumerate(run)]
     return sorted([(a, b, "\n") for a, b in e.markup] + inline)
 
 
