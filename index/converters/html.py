@@ -14,6 +14,7 @@ escapes, emphasis marks, link targets or images.
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from index.converters.base import Converted, Converter, Limits
 from index.errors import SkippedFile
@@ -87,7 +88,7 @@ def convert_html(data: bytes, relpath: str, limits: Limits) -> Converted:
         raise SkippedFile("no main content found in the HTML page")
     _clean(root)
     try:
-        text = _tidy(_Markdown().convert_soup(root))
+        text = _tidy(_markdown_class()().convert_soup(root))
     except RecursionError:  # _depth bounds the nesting; this is only the last guard
         raise SkippedFile(f"HTML nested over {_MAX_DEPTH} elements deep") from None
     if not text.strip():
@@ -167,6 +168,7 @@ def _clean(root) -> None:
 # ------------------------------------------------------------------------------------ to Markdown
 
 
+@cache  # the class is made once per conversion process, on its first HTML page
 def _markdown_class():
     from markdownify import MarkdownConverter
 
@@ -264,16 +266,6 @@ def _markdown_class():
         convert_th = convert_td
 
     return Markdown
-
-
-_MARKDOWN = None
-
-
-def _Markdown():
-    global _MARKDOWN
-    if _MARKDOWN is None:
-        _MARKDOWN = _markdown_class()
-    return _MARKDOWN()
 
 
 def _chomp(text: str) -> tuple[str, str, str]:
