@@ -41,7 +41,7 @@ from bot.answering.reader import LOW_RANK_TARGETS, log_odds, model_fingerprint  
 from bot.answering.selector import MAX_TOKENS, SELECTOR_FILE, pair_text, save_selector  # noqa: E402
 
 PAIRS_PER_STEP = 32
-TRAIN_DEPTH = 8  # candidates per question trained on (those that answer, deeper down, come too)
+TRAIN_DEPTH = 6  # candidates per question trained on (those that answer, deeper down, come too)
 POOLS = (4, 6, 8, 12)
 ALPHA_PER_RANK = 2.0
 
@@ -223,8 +223,11 @@ def train(encoder, bottom: Bottom, rows, epochs: int, lr: float, rank: int, prio
     torch.manual_seed(seed)
     rng = random.Random(seed)
     model = Top(encoder, len(bottom.model.encoder.layer), rank)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    # The head and the "none" key start from nothing and learn at ten times the layers' rate.
+    fresh = [*model.head.parameters(), model.none]
+    layers = [p for p in model.layers.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW([{"params": layers, "lr": lr, "base": lr},
+                                   {"params": fresh, "lr": 10 * lr, "base": 10 * lr}], weight_decay=0.01)
     groups = groups_of(rows)
     steps = epochs * -(-sum(len(g[1]) for g in groups) // PAIRS_PER_STEP)
     step, started = 0, time.perf_counter()
@@ -239,7 +242,7 @@ def train(encoder, bottom: Bottom, rows, epochs: int, lr: float, rank: int, prio
             optimiser.step()
             step += 1
             for g in optimiser.param_groups:  # linear warm-up over 6% of the steps, then linear decay
-                g["lr"] = lr * min(1.0, step / max(1, 0.06 * steps)) * max(0.0, 1 - step / steps)
+                g["lr"] = g["base"] * min(1.0, step / max(1, 0.06 * steps)) * max(0.0, 1 - step / steps)
             losses.append(loss.item())
         print(f"  {len(groups)} questions, epoch {epoch + 1}: loss {np.mean(losses):.3f} "
               f"(last fifth {np.mean(losses[-len(losses) // 5:]):.3f}; {time.perf_counter() - started:.0f} s)",
@@ -290,23 +293,23 @@ def by_set(rows) -> dict[str, list[dict]]:
     return out
 
 
-def report(rows, prior: float, none: float) -> dict[int, float]:
+def report(rows, prior: float, none: float, pools=POOLS) -> dict[int, float]:
     """hit@1 per set: the ranking alone, and the selector over each pool (no declining)."""
     sets = by_set(rows)
-    print("| set | answerable | ranking | " + " | ".join(f"pool {p}" for p in POOLS) + " |")
-    print("|---|---|---|" + "---|" * len(POOLS))
-    means = {p: [] for p in (0, *POOLS)}
+    print("| set | answerable | ranking | " + " | ".join(f"pool {p}" for p in pools) + " |")
+    print("|---|---|---|" + "---|" * len(pools))
+    means = {p: [] for p in (0, *pools)}
     for name, set_rows in sets.items():
         plain = figures([{**r, "candidates": [{**c, "selector": 0.0} for c in r["candidates"]]} for r in set_rows],
                         1, 0.0, -1e9, 0.0)["hit@1"]
-        chosen = {p: figures(set_rows, p, prior, none, 0.0)["hit@1"] for p in POOLS}
+        chosen = {p: figures(set_rows, p, prior, none, 0.0)["hit@1"] for p in pools}
         means[0].append(plain)
-        for p in POOLS:
+        for p in pools:
             means[p].append(chosen[p])
         print(f"| {name} | {sum(r['answerable'] for r in set_rows)} | {plain:.3f} | "
-              + " | ".join(f"{chosen[p]:.3f}" for p in POOLS) + " |")
-    print("| mean | | " + " | ".join(f"{np.mean(means[p]):.3f}" for p in (0, *POOLS)) + " |", flush=True)
-    return {p: float(np.mean(means[p])) for p in POOLS}
+              + " | ".join(f"{chosen[p]:.3f}" for p in pools) + " |")
+    print("| mean | | " + " | ".join(f"{np.mean(means[p]):.3f}" for p in (0, *pools)) + " |", flush=True)
+    return {p: float(np.mean(means[p])) for p in pools}
 
 
 def calibrate(rows, pool: int, prior: float, none: float) -> float:
@@ -330,6 +333,8 @@ def main() -> None:
     parser.add_argument("--frozen", type=int, default=4, help="layers that keep the embedding model's weights")
     parser.add_argument("--prior", type=float, default=1.0, help="weight of the ranking's log-odds in a key")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pools", nargs="+", type=int, default=list(POOLS), help="pools to report and choose "
+                        "from (each candidate read costs ~10 ms on 2 cores)")
     parser.add_argument("--save", action="store_true", help=f"write the last model to --out ({SELECTOR_FILE})")
     parser.add_argument("--out", type=Path, default=SELECTOR_FILE)
     parser.add_argument("--cache", type=Path, help="folder keeping the frozen layers' outputs between runs "
@@ -363,7 +368,7 @@ def main() -> None:
         model = train(encoder, bottom, rows, args.epochs, args.lr, args.rank, args.prior, args.seed)
         if scored:
             score_rows(model, bottom, scored)
-            last = (model, report(scored, args.prior, model.none.item()))
+            last = (model, report(scored, args.prior, model.none.item(), args.pools))
     if not args.save:
         return
     if last is None:

@@ -68,12 +68,14 @@ class Settings:
     chunk_overlap: int = _key(40, "int", "tokens of trailing sentences repeated at the start of the next passage",
                               0, 127)
     k: int = _key(3, "int", "excerpts per answer", 1, 10)
-    threshold: float | None = _key(None, "float", "lowest excerpt score (the ranking model's probability that it "
-                                   "holds the answer) that counts as an answer; unset: the one calibrated with the "
-                                   "model (`bot/data/ranking.json`, see docs/benchmarks.md)", 0.0, 1.0)
-    reader: bool = _key(True, "bool", "let the trained reader (`bot/answering/reader.py`) put the excerpt it finds "
-                        "the answer in first and mark the answer span (~6–12 ms per answer); `false`: the ranking "
-                        "and the span model alone")
+    threshold: float | None = _key(None, "float", "lowest score of the top excerpt that counts as an answer (the "
+                                   "selector's probability that it answers; with `reader: false`, the ranking model's "
+                                   "that it holds the answer); unset: the one calibrated with the model (see "
+                                   "docs/benchmarks.md)", 0.0, 1.0)
+    reader: bool = _key(True, "bool", "let the trained models choose: the selector (`bot/answering/selector.py`) "
+                        "reads the question with the ranking's first candidates, puts the one that answers first and "
+                        "declines when none does, and the reader (`bot/answering/reader.py`) marks the answer span; "
+                        "`false`: the ranking and the span model alone")
     max_file_bytes: int = _key(20_000_000, "int", "larger files are skipped", 1)
     convert_seconds: float = _key(60.0, "float", "longest time converting one PDF, HTML or Word file may take; "
                                   "it is skipped after that", 1.0, 3600.0)

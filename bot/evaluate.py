@@ -121,14 +121,30 @@ def token_f1(prediction: str, gold: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _cited_right(excerpt, source: str) -> bool:
-    return not source or excerpt.citation.path == source or excerpt.citation.path.endswith("/" + source)
+def _cited_right(path: str, source: str) -> bool:
+    return not source or path == source or path.endswith("/" + source)
+
+
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def _as_matched(text: str) -> str:
+    """Text as answers are looked for in it: lower case, white space folded, Markdown's
+    backslash escapes read as the characters they escape (the shared sets' headers say so)."""
+    return " ".join(_MARKDOWN_ESCAPE.sub(r"\1", text).lower().split())
+
+
+def answer_found(text: str, path: str, q: EvalQuestion) -> bool:
+    """The hit test: the quote cites the question's source and holds one of its answers."""
+    if not _cited_right(path, q.source):
+        return False
+    quoted = _as_matched(text)
+    return any(_as_matched(a) in quoted for a in q.answers)
 
 
 def first_hit_rank(answer: Answer, q: EvalQuestion) -> int:
     for rank, e in enumerate(answer.excerpts, start=1):
-        text = e.text.lower()
-        if _cited_right(e, q.source) and any(a.lower() in text for a in q.answers):
+        if answer_found(e.text, e.citation.path, q):
             return rank
     return 0
 

@@ -14,7 +14,9 @@ from pathlib import Path
 from bot.answering import tagging
 from bot.answering.compose import AnswerSettings, answer_question
 from bot.answering.question import read_question
+from bot.answering import selector as selection
 from bot.answering.reader import OnnxReader, export_missing, find_reader
+from bot.answering.selector import OnnxSelector, find_selector
 from bot.config import Settings
 from bot.types import Answer
 from index.chunking import ChunkSettings
@@ -33,16 +35,32 @@ _readers: dict[str, OnnxReader | None] = {}
 _readers_lock = threading.Lock()
 
 
+_selectors: dict[str, OnnxSelector | None] = {}
+
+
+def _model_dir(embedder: Embedder) -> Path | None:
+    try:
+        return Path(resolve_model(embedder.model_name))
+    except ModelError:
+        return None  # the search reports it
+
+
 def _shared_reader(embedder: Embedder) -> OnnxReader | None:
     """One reader per model for the whole process: every collection's service uses the same one."""
     with _readers_lock:
         if embedder.model_name not in _readers:
-            try:
-                model_dir = Path(resolve_model(embedder.model_name))
-            except ModelError:
-                model_dir = None  # the search reports it
+            model_dir = _model_dir(embedder)
             _readers[embedder.model_name] = model_dir and find_reader(model_dir, lambda: embedder.cpu_model)
         return _readers[embedder.model_name]
+
+
+def _shared_selector(embedder: Embedder) -> OnnxSelector | None:
+    """One selector per model for the whole process, like the reader."""
+    with _readers_lock:
+        if embedder.model_name not in _selectors:
+            model_dir = _model_dir(embedder)
+            _selectors[embedder.model_name] = model_dir and find_selector(model_dir, lambda: embedder.cpu_model)
+        return _selectors[embedder.model_name]
 
 
 def open_store(settings: Settings) -> GenerationStore:
@@ -94,7 +112,8 @@ class CitebotService:
 
     @property
     def answer_settings(self) -> AnswerSettings:
-        return AnswerSettings(k=self.settings.k, threshold=self.settings.threshold, reader=self.reader())
+        return AnswerSettings(k=self.settings.k, threshold=self.settings.threshold, reader=self.reader(),
+                              selector=self.selector())
 
     def reader(self) -> OnnxReader | None:
         """The trained reader for the highlight (bot/answering/reader.py), found or exported on first use;
@@ -102,6 +121,13 @@ class CitebotService:
         if not self.settings.reader:
             return None
         return _shared_reader(self.embedder)
+
+    def selector(self) -> OnnxSelector | None:
+        """The trained selector that chooses the excerpts (bot/answering/selector.py), found or
+        exported on first use; None when the trained models are switched off or do not fit the model."""
+        if not self.settings.reader:
+            return None
+        return _shared_selector(self.embedder)
 
     def index_is_current_for_docs(self) -> bool:
         try:
@@ -132,6 +158,7 @@ class CitebotService:
                 self.open()  # a closed index is opened when next asked
             if self.embedder.loaded:
                 self.reader()  # exported now, while the torch model is loaded, not at the first question
+                self.selector()
             return report
 
     def ensure_index(self, progress: ProgressFactory | None = None) -> IndexReport | None:
@@ -212,6 +239,8 @@ class CitebotService:
         tagging.warm_up()
         if (warm := self.reader()) is not None:
             warm.read("Warm up?", "Warm up.")
+        if (chooser := self.selector()) is not None:
+            chooser.scores("Warm up?", [("Warm", "Warm up.")])
 
     def documents(self) -> list[DocumentInfo]:
         return self.searcher.generation.documents()
@@ -230,7 +259,7 @@ class CitebotService:
             model_dir = Path(resolve_model(self.embedder.model_name))
         except ModelError:
             return ""
-        if not export_missing(model_dir):
+        if not export_missing(model_dir) and not selection.export_missing(model_dir):
             return ""
         return f"{problem}; questions go through torch and the reader is off"
 

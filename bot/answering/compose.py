@@ -58,6 +58,20 @@ _NEEDS_PREVIOUS = re.compile(
 )
 
 
+class AnswerSelector(Protocol):
+    """Reads the question with each of the ranking's first candidates and says how likely each
+    is the one that answers (bot/answering/selector.py)."""
+
+    @property
+    def pool(self) -> int: ...
+
+    @property
+    def threshold(self) -> float: ...
+
+    def probabilities(self, question: str, candidates: Sequence[tuple[str, str]],
+                      ranking: Sequence[float]) -> np.ndarray: ...
+
+
 class ExcerptReader(WordReader, Protocol):
     """A reader that also says how likely an excerpt is to hold the answer at all (bot/answering/reader.py)."""
 
@@ -77,6 +91,8 @@ class AnswerSettings:
     model: LinearModel | None = None  # None: the shipped bot/data/ranking.json
     # Re-orders the excerpts and marks the answer span; None: the ranking and span model alone.
     reader: ExcerptReader | None = None
+    # Chooses the excerpts and whether to answer; None: the ranking (and the reader) alone.
+    selector: AnswerSelector | None = None
 
 
 class _Candidate(NamedTuple):
@@ -97,21 +113,14 @@ class _Candidate(NamedTuple):
 
 def answer_question(question: Question, hits: Sequence[Hit], settings: AnswerSettings, generation: int = 0,
                     term_weights: Mapping[str, float] | None = None) -> Answer:
+    if settings.selector is not None:
+        return _selected(question, hits, settings, settings.selector, generation, term_weights)
     shipped = ranking_model()
-    model = settings.model or shipped.model
-    min_similarity = shipped.min_similarity if settings.min_similarity is None else settings.min_similarity
     threshold = shipped.threshold if settings.threshold is None else settings.threshold
-    candidates = sorted(score_candidates(question, hits, model, term_weights or {}, min_similarity),
-                        key=lambda c: -c.score)
+    candidates = ranked_candidates(question, hits, settings, term_weights)
     if not candidates or candidates[0].score < threshold:
         return Answer(question.text, False, NOT_FOUND, (), generation)
-    chosen: list[_Candidate] = []
-    for cand in candidates:
-        if len(chosen) == settings.k or cand.score < threshold:
-            break
-        if any(_overlaps(cand, c) for c in chosen):
-            continue
-        chosen.append(cand)
+    chosen = distinct([c for c in candidates if c.score >= threshold], settings.k)
     chosen = _with_second_source(chosen, candidates, settings.k, threshold)
     if settings.reader is not None and settings.reader.reranking is not None:
         reranking = settings.reader.reranking
@@ -120,6 +129,45 @@ def answer_question(question: Question, hits: Sequence[Hit], settings: AnswerSet
         chosen = _reread(question, chosen, settings.reader, reranking)
     excerpts = tuple(_excerpt(c, n, question, settings.reader) for n, c in enumerate(chosen, start=1))
     return Answer(question.text, True, "", excerpts, generation)
+
+
+def _selected(question: Question, hits: Sequence[Hit], settings: AnswerSettings, selector: AnswerSelector,
+              generation: int, term_weights: Mapping[str, float] | None) -> Answer:
+    """The selector's answer: the ranking's first distinct candidates, re-ordered by how likely
+    the selector finds each to answer; declined when even the best is below the threshold."""
+    threshold = selector.threshold if settings.threshold is None else settings.threshold
+    # Every excerpt shown is one the selector read: more asked for (k) means more read.
+    pool = distinct(ranked_candidates(question, hits, settings, term_weights), max(selector.pool, settings.k))
+    if not pool:
+        return Answer(question.text, False, NOT_FOUND, (), generation)
+    likely = selector.probabilities(question.text, [as_read(c) for c in pool], [c.score for c in pool])
+    order = np.argsort(-likely, kind="stable")
+    if likely[order[0]] < threshold:
+        return Answer(question.text, False, NOT_FOUND, (), generation)
+    ordered = [pool[i]._replace(score=float(likely[i])) for i in order]
+    chosen = _with_second_source(ordered[:settings.k], ordered, settings.k, threshold)
+    excerpts = tuple(_excerpt(c, n, question, settings.reader) for n, c in enumerate(chosen, start=1))
+    return Answer(question.text, True, "", excerpts, generation)
+
+
+def ranked_candidates(question: Question, hits: Sequence[Hit], settings: AnswerSettings,
+                      term_weights: Mapping[str, float] | None = None) -> list[_Candidate]:
+    """Every candidate of the hits, best first by the ranking model."""
+    shipped = ranking_model()
+    model = settings.model or shipped.model
+    min_similarity = shipped.min_similarity if settings.min_similarity is None else settings.min_similarity
+    return sorted(score_candidates(question, hits, model, term_weights or {}, min_similarity), key=lambda c: -c.score)
+
+
+def distinct(candidates: Sequence[_Candidate], n: int) -> list[_Candidate]:
+    """The first n candidates that quote no text another one before them quotes."""
+    chosen: list[_Candidate] = []
+    for cand in candidates:
+        if len(chosen) == n:
+            break
+        if not any(_overlaps(cand, c) for c in chosen):
+            chosen.append(cand)
+    return chosen
 
 
 def score_candidates(question: Question, hits: Sequence[Hit], model: LinearModel, term_weights: Mapping[str, float],
@@ -463,6 +511,31 @@ def _overlaps(a: _Candidate, b: _Candidate) -> bool:
     return sa[0] < sb[1] and sb[0] < sa[1]
 
 
+def _hidden_spans(cand: _Candidate) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """What an excerpt quotes but does not show as words, as offsets into its quoted text:
+    the markup between its units (a code fence, a directive line) and the inline markup inside
+    them (a role, link syntax, an HTML tag)."""
+    span, p = cand.span, cand.hit.passage
+    if span is None:
+        return (), ()
+    start = span[0]
+    units = p.sentences[cand.first:cand.last + 1]
+    markup = tuple((b - start, a - start) for (_, b), (a, _) in zip(units, units[1:])
+                   if p.text[b - p.start:a - p.start].strip())
+    inline = tuple((a - start, b - start) for a, b in p.inline if any(ua <= a and b <= ub for ua, ub in units))
+    return markup, inline
+
+
+def as_read(cand: _Candidate) -> tuple[str, str]:
+    """A candidate as a reader sees it: its context line (title › headings) and its text with
+    the hidden markup left out and white space folded. The selector reads exactly this, in
+    training (bench/train_selector.py) and at question time."""
+    doc, p = cand.hit.document, cand.hit.passage
+    markup, inline = _hidden_spans(cand)
+    context = SECTION_SEPARATOR.join(part for part in (doc.title, *p.section) if part)
+    return context, " ".join(blanked(_quoted(cand), markup + inline).split())
+
+
 def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | None) -> Excerpt:
     hit, p = cand.hit, cand.hit.passage
     span = cand.span
@@ -476,12 +549,7 @@ def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | 
     )
     units = p.sentences[cand.first:cand.last + 1] if span is not None else ()
     code = tuple((a - start, b - start) for i, (a, b) in enumerate(units, cand.first) if p.sentence_kind(i) == CODE)
-    # Whatever stands between two quoted units is markup the index left out of them (a code
-    # fence, a directive line): quoted, since the excerpt is verbatim, but not shown as words.
-    markup = tuple((b - start, a - start) for (_, b), (a, _) in zip(units, units[1:])
-                   if p.text[b - p.start:a - p.start].strip())
-    # Inline markup inside the quoted units (a role, link syntax, an HTML tag): not shown either.
-    inline = tuple((a - start, b - start) for a, b in p.inline if any(ua <= a and b <= ub for ua, ub in units))
+    markup, inline = _hidden_spans(cand)
     # Only the top excerpt gets its answer span marked: it is the one read first. It is found in
     # the text as read (markup blanked out, same length: its offsets hold for the quote).
     highlight = (best_highlight(question, blanked(text, markup + inline), parts=_answer_parts(cand, text), reader=reader)

@@ -302,17 +302,22 @@ def changed_transformer(transformer, adapter: ReaderAdapter):
     import torch
 
     changed = copy.deepcopy(transformer).eval()
+    tensors = adapter.tensors
     with torch.no_grad():
         for n, layer in enumerate(changed.encoder.layer):
+            # A layer the adapter has nothing for (the selector trains only the top ones) stays as it is.
             for target in LOW_RANK_TARGETS:
-                linear = layer.get_submodule(target)
-                a = torch.from_numpy(adapter.tensors[f"layer.{n}.{target}.a"])
-                b = torch.from_numpy(adapter.tensors[f"layer.{n}.{target}.b"])
-                linear.weight += adapter.scale * (b @ a)
+                linear, name = layer.get_submodule(target), f"layer.{n}.{target}"
+                if f"{name}.a" in tensors:
+                    linear.weight += adapter.scale * (torch.from_numpy(tensors[f"{name}.b"]) @ torch.from_numpy(tensors[f"{name}.a"]))
+                elif f"{name}.weight" in tensors:  # trained whole
+                    linear.weight.copy_(torch.from_numpy(tensors[f"{name}.weight"]))
+                    linear.bias.copy_(torch.from_numpy(tensors[f"{name}.bias"]))
             for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
-                module = layer.get_submodule(norm)
-                module.weight.copy_(torch.from_numpy(adapter.tensors[f"layer.{n}.{norm}.weight"]))
-                module.bias.copy_(torch.from_numpy(adapter.tensors[f"layer.{n}.{norm}.bias"]))
+                module, name = layer.get_submodule(norm), f"layer.{n}.{norm}"
+                if f"{name}.weight" in tensors:
+                    module.weight.copy_(torch.from_numpy(tensors[f"{name}.weight"]))
+                    module.bias.copy_(torch.from_numpy(tensors[f"{name}.bias"]))
     return changed
 
 

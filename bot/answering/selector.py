@@ -1,0 +1,271 @@
+"""The answer selector: which of the ranking's first candidates answers the question, and whether any does.
+
+The embedding model reads the question together with each candidate, as compose.as_read gives
+it (context line: title › headings, then the text as shown), changed by trained low-rank
+matrices (LoRA) and topped by a one-number head on its mean-pooled output. Trained listwise by
+bench/train_selector.py on questions written from other projects' documentation: a candidate's
+key is that score plus `prior` times the ranking's log-odds, the highest key is quoted first,
+and a learned "none of these" key stands for the documents not answering. The probability that
+the best candidate answers is the logistic of its key over "none"; below the threshold
+calibrated with the model, the bot declines. Everything fitted (the changes, the head, the
+combination, the pool and the threshold) is in bot/data/selector.safetensors, because the
+numbers only mean something together.
+
+It runs through ONNX Runtime like the reader (bot/answering/reader.py): exported once into the
+cache folder and used only if the export agrees with torch. With another embedding model or no
+export, answers are ordered by the ranking (and the reader) alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from bot.answering.linear import DATA_DIR
+from bot.answering.reader import _quiet_logging, changed_transformer, log_odds, model_fingerprint
+from index import onnx_query
+
+log = logging.getLogger(__name__)
+
+SELECTOR_FILE = DATA_DIR / "selector.safetensors"
+MAX_TOKENS = 256  # question and candidate together; the candidate is cut when longer
+MAX_QUESTION_TOKENS = 64  # a longer question is cut, as for the reader
+AGREEMENT = 1e-2  # largest difference in scores the float export may show against torch
+_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+_QUANTISED = "int8-per-channel"
+_PROBE = ("When did the library open?",
+          "Town history: The town council built a new library on the market square, which opened in 1902.")
+
+
+@dataclass(frozen=True)
+class SelectorAdapter:
+    """The trained changes and how their scores are used."""
+
+    tensors: dict[str, np.ndarray]
+    scale: float
+    base_fingerprint: tuple[float, ...]
+    pool: int  # how many of the ranking's distinct candidates are read
+    prior: float  # weight of the ranking's log-odds in a candidate's key
+    none: float  # the key of "none of these answers"
+    threshold: float  # the probability below which the bot declines
+    digest: str
+
+
+def pair_text(context: str, text: str) -> str:
+    """The second text the selector reads: the candidate under its context line."""
+    return f"{context}: {text}" if context else text
+
+
+def save_selector(path: Path, tensors: dict[str, np.ndarray], scale: float, base_fingerprint: tuple[float, ...],
+                  pool: int, prior: float, none: float, threshold: float, about: str) -> None:
+    from safetensors.numpy import save_file
+
+    # Half precision halves the file; the export is checked against the model made from these same numbers.
+    stored = {name: np.ascontiguousarray(value, dtype=np.float16) for name, value in tensors.items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(stored, str(path), metadata={
+        "scale": repr(scale), "base_fingerprint": json.dumps(list(base_fingerprint)), "pool": str(pool),
+        "prior": repr(prior), "none": repr(none), "threshold": repr(threshold), "about": about,
+    })
+
+
+@lru_cache(maxsize=4)
+def load_selector(path: Path = SELECTOR_FILE) -> SelectorAdapter | None:
+    """The selector shipped with citebot; None (logged) when it is missing or unreadable."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as stored:
+            meta = stored.metadata() or {}
+            tensors = {name: stored.get_tensor(name).astype(np.float32) for name in stored.keys()}
+        return SelectorAdapter(
+            tensors=tensors, scale=float(meta["scale"]),
+            base_fingerprint=tuple(float(x) for x in json.loads(meta["base_fingerprint"])),
+            pool=int(meta["pool"]), prior=float(meta["prior"]), none=float(meta["none"]),
+            threshold=float(meta["threshold"]), digest=hashlib.sha256(path.read_bytes()).hexdigest()[:16],
+        )
+    except Exception as err:  # noqa: BLE001 - safetensors raises its own types; the ranking still works
+        log.info("selector: not using %s (%s: %s)", path, type(err).__name__, err)
+        return None
+
+
+class OnnxSelector:
+    """Tokenizer + ONNX Runtime: one score per (question, candidate), all candidates in one run."""
+
+    def __init__(self, onnx_file: Path, model_dir: Path, adapter: SelectorAdapter):
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        self.adapter = adapter
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        self.tokenizer.no_padding()
+        self._question_pieces = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._question_pieces.no_truncation()
+        self._question_pieces.no_padding()
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the reader's session
+        self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()
+
+    @property
+    def pool(self) -> int:
+        return self.adapter.pool
+
+    @property
+    def threshold(self) -> float:
+        return self.adapter.threshold
+
+    def scores(self, question: str, candidates: Sequence[tuple[str, str]]) -> np.ndarray:
+        """One run per candidate: the int8 model quantises its activations by the range of the
+        whole run, so in a batch one candidate's score would move with the others' (and padding
+        to the longest costs more than the runs)."""
+        scores = np.zeros(len(candidates))
+        question = self._within_budget(question)
+        for n, encoded in enumerate(self.tokenizer.encode_batch([(question, pair_text(*c)) for c in candidates])):
+            feed = {name: np.array([getattr(encoded, field)], dtype=np.int64) for name, field in
+                    zip(_INPUTS, ("ids", "attention_mask", "type_ids"))}
+            with self._lock:
+                scores[n] = float(self.session.run(None, feed)[0][0])
+        return scores
+
+    def _within_budget(self, question: str) -> str:
+        """A longer question is cut for the selector, so that the candidate always has room."""
+        pieces = self._question_pieces.encode(question, add_special_tokens=False)
+        if len(pieces.ids) <= MAX_QUESTION_TOKENS:
+            return question
+        return question[:pieces.offsets[MAX_QUESTION_TOKENS - 1][1]]
+
+    def probabilities(self, question: str, candidates: Sequence[tuple[str, str]],
+                      ranking: Sequence[float]) -> np.ndarray:
+        """For each candidate: how likely it is the one that answers, against none answering."""
+        keys = self.scores(question, candidates) + self.adapter.prior * np.array([log_odds(p) for p in ranking])
+        return 1.0 / (1.0 + np.exp(-np.clip(keys - self.adapter.none, -30.0, 30.0)))
+
+
+def _files(model_dir: Path, adapter: SelectorAdapter, folder: Path | None) -> tuple[Path, Path]:
+    stem = (folder or onnx_query.cache_dir()) / f"{onnx_query.model_key(model_dir)}-selector-{adapter.digest}-{_QUANTISED}"
+    return stem.with_suffix(".onnx"), stem.with_suffix(".json")
+
+
+def export_missing(model_dir: Path) -> bool:
+    adapter = load_selector()
+    return adapter is not None and not _files(model_dir, adapter, None)[1].exists()
+
+
+def load_exported(model_dir: Path, adapter: SelectorAdapter, folder: Path | None = None) -> OnnxSelector | None:
+    onnx_file, record = _files(model_dir, adapter, folder)
+    try:
+        checked = json.loads(record.read_text(encoding="utf-8"))
+        if not checked.get("agrees") or checked.get("file") != onnx_query.file_facts(onnx_file):
+            return None
+        return OnnxSelector(onnx_file, model_dir, adapter)
+    except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
+        if record.exists():
+            log.info("selector: not using %s (%s)", onnx_file, err)
+        return None
+
+
+def scoring_module(transformer, adapter: SelectorAdapter):
+    """The torch model the export is made from: the changed transformer, mean pooling, the head."""
+    import torch
+
+    class Scorer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = changed_transformer(transformer, adapter)
+            self.head = torch.nn.Linear(transformer.config.hidden_size, 1)
+            with torch.no_grad():
+                self.head.weight.copy_(torch.from_numpy(adapter.tensors["head.weight"]))
+                self.head.bias.copy_(torch.from_numpy(adapter.tensors["head.bias"]))
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask,
+                                      token_type_ids=token_type_ids).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return self.head((hidden * mask).sum(1) / mask.sum(1)).squeeze(-1)
+
+    return Scorer().eval()
+
+
+def export(model, model_dir: Path, adapter: SelectorAdapter, folder: Path | None = None) -> OnnxSelector | None:
+    """Export the loaded SentenceTransformer's transformer with the selector merged, check it
+    against torch, and return the selector; None (logged) if anything fails."""
+    onnx_file, record = _files(model_dir, adapter, folder)
+    partial = onnx_file.with_suffix(f".{os.getpid()}.partial.onnx")
+    quantized = onnx_file.with_suffix(f".{os.getpid()}.int8.onnx")
+    try:
+        import torch
+
+        transformer = model[0].auto_model
+        if not np.allclose(model_fingerprint(transformer), adapter.base_fingerprint, rtol=1e-4, atol=1e-2):
+            log.info("selector: trained for another embedding model; answers are ordered by the ranking")
+            return None
+        with torch.no_grad():
+            wrapped = scoring_module(transformer, adapter)
+        onnx_file.parent.mkdir(parents=True, exist_ok=True)
+        encoded = model.tokenizer([_PROBE[0], _PROBE[0]], [_PROBE[1], "The weather was fine."], padding=True,
+                                  return_tensors="pt")
+        inputs = tuple(encoded[name] for name in _INPUTS)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on ops it rewrites
+            torch.onnx.export(
+                wrapped, inputs, str(partial), input_names=list(_INPUTS), output_names=["score"],
+                opset_version=17, dynamo=False,
+                dynamic_axes={**{name: {0: "batch", 1: "tokens"} for name in _INPUTS}, "score": {0: "batch"}},
+            )
+            expected = wrapped(*inputs).numpy()
+        feed = {name: tensor.numpy() for name, tensor in zip(_INPUTS, inputs)}
+        difference = float(np.abs(_run_all(partial, feed) - expected).max())
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        with _quiet_logging():
+            quantize_dynamic(str(partial), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
+        partial.unlink()
+        os.replace(quantized, onnx_file)
+        selector = OnnxSelector(onnx_file, model_dir, adapter)
+        got = selector.session.run(None, feed)[0]
+        same_order = bool(np.argmax(got) == np.argmax(expected))
+        agrees = difference <= AGREEMENT and same_order
+        record.write_text(json.dumps({"agrees": agrees, "max_difference": difference, "same_order_int8": same_order,
+                                      "max_difference_int8": float(np.abs(got - expected).max()),
+                                      "file": onnx_query.file_facts(onnx_file)}), encoding="utf-8")
+    except Exception as err:  # noqa: BLE001 - an improvement: any failure keeps the ranking's order
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+            quantized.unlink(missing_ok=True)
+        log.info("selector: answers are ordered by the ranking (%s: %s)", type(err).__name__, err)
+        return None
+    if not agrees:
+        log.info("selector: ONNX export differs from the model by %.1e; answers are ordered by the ranking", difference)
+        return None
+    return selector
+
+
+def _run_all(onnx_file: Path, feed: dict[str, np.ndarray]) -> np.ndarray:
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"]).run(None, feed)[0]
+
+
+def find_selector(model_dir: Path, load_model, folder: Path | None = None) -> OnnxSelector | None:
+    """The selector for the model in model_dir: its checked export from the cache, or exported now
+    (load_model() gives the loaded SentenceTransformer); None when there is no usable one."""
+    adapter = load_selector()
+    if adapter is None or not model_dir.is_dir() or not (model_dir / "tokenizer.json").exists():
+        return None
+    return load_exported(model_dir, adapter, folder) or export(load_model(), model_dir, adapter, folder)
