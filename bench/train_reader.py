@@ -71,7 +71,12 @@ class LowRankLinear(torch.nn.Module):
 def add_low_rank(reader, rank: int) -> None:
     for p in reader.encoder.parameters():
         p.requires_grad = False
-    for layer in reader.encoder.encoder.layer:
+    low_rank_layers(reader.encoder.encoder.layer, rank)
+
+
+def low_rank_layers(layers, rank: int) -> None:
+    """Each layer's linear maps get a trained low-rank change, and its layer norms are trained."""
+    for layer in layers:
         for path in LOW_RANK_TARGETS:
             parent, name = path.rsplit(".", 1)
             owner = layer.get_submodule(parent)

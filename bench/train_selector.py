@@ -36,14 +36,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.train_reader import LowRankLinear  # noqa: E402
+from bench.train_reader import ALPHA_PER_RANK, low_rank_layers  # noqa: E402
 from bot.answering.reader import LOW_RANK_TARGETS, log_odds, model_fingerprint  # noqa: E402
 from bot.answering.selector import MAX_TOKENS, SELECTOR_FILE, pair_text, save_selector  # noqa: E402
 
 PAIRS_PER_STEP = 32
 TRAIN_DEPTH = 6  # candidates per question trained on (those that answer, deeper down, come too)
 POOLS = (4, 6, 8, 12)
-ALPHA_PER_RANK = 2.0
 
 
 def load_sets(folder: Path, names) -> list[dict]:
@@ -135,17 +134,10 @@ class Top(torch.nn.Module):
         self.layers = copy.deepcopy(encoder.encoder.layer[frozen:])
         self.first = frozen
         self.rank = rank
-        for layer in self.layers:
-            for p in layer.parameters():
-                p.requires_grad = rank == 0  # rank 0: the top layers are trained whole
-            if rank:
-                for path in LOW_RANK_TARGETS:
-                    parent, name = path.rsplit(".", 1)
-                    owner = layer.get_submodule(parent)
-                    setattr(owner, name, LowRankLinear(getattr(owner, name), rank, ALPHA_PER_RANK * rank))
-                for norm in (layer.attention.output.LayerNorm, layer.output.LayerNorm):
-                    for p in norm.parameters():
-                        p.requires_grad = True
+        for p in self.layers.parameters():
+            p.requires_grad = rank == 0  # rank 0: the top layers are trained whole
+        if rank:
+            low_rank_layers(self.layers, rank)
         self.head = torch.nn.Linear(encoder.config.hidden_size, 1)
         self.none = torch.nn.Parameter(torch.zeros(()))
 

@@ -45,22 +45,22 @@ def _model_dir(embedder: Embedder) -> Path | None:
         return None  # the search reports it
 
 
-def _shared_reader(embedder: Embedder) -> OnnxReader | None:
-    """One reader per model for the whole process: every collection's service uses the same one."""
+def _shared(found: dict, find, embedder: Embedder):
+    """One trained model (reader, selector) per embedding model for the whole process: every
+    collection's service uses the same one, found or exported by find(model_dir, load_model)."""
     with _readers_lock:
-        if embedder.model_name not in _readers:
+        if embedder.model_name not in found:
             model_dir = _model_dir(embedder)
-            _readers[embedder.model_name] = model_dir and find_reader(model_dir, lambda: embedder.cpu_model)
-        return _readers[embedder.model_name]
+            found[embedder.model_name] = model_dir and find(model_dir, lambda: embedder.cpu_model)
+        return found[embedder.model_name]
+
+
+def _shared_reader(embedder: Embedder) -> OnnxReader | None:
+    return _shared(_readers, find_reader, embedder)
 
 
 def _shared_selector(embedder: Embedder) -> OnnxSelector | None:
-    """One selector per model for the whole process, like the reader."""
-    with _readers_lock:
-        if embedder.model_name not in _selectors:
-            model_dir = _model_dir(embedder)
-            _selectors[embedder.model_name] = model_dir and find_selector(model_dir, lambda: embedder.cpu_model)
-        return _selectors[embedder.model_name]
+    return _shared(_selectors, find_selector, embedder)
 
 
 def open_store(settings: Settings) -> GenerationStore:

@@ -249,10 +249,30 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - np.log(np.exp(x).sum())
 
 
-def _files(model_dir: Path, adapter: ReaderAdapter, folder: Path | None) -> tuple[Path, Path]:
-    # Named by everything that makes the file: the model, the adapter and how it is quantised.
-    stem = (folder or onnx_query.cache_dir()) / f"{onnx_query.model_key(model_dir)}-reader-{adapter.digest}-{_QUANTISED}"
+def export_files(model_dir: Path, kind: str, digest: str, folder: Path | None) -> tuple[Path, Path]:
+    """Where a trained model's checked export and its check record live in the cache, named by
+    everything that makes the file: the model, what was trained ("reader", "selector"), the
+    trained file's digest and how it is quantised."""
+    stem = (folder or onnx_query.cache_dir()) / f"{onnx_query.model_key(model_dir)}-{kind}-{digest}-{_QUANTISED}"
     return stem.with_suffix(".onnx"), stem.with_suffix(".json")
+
+
+def open_checked(onnx_file: Path, record: Path, kind: str, open_file):
+    """open_file(onnx_file), if the record says the export agreed with torch and onnx_file is
+    still the file that was checked; None otherwise."""
+    try:
+        checked = json.loads(record.read_text(encoding="utf-8"))
+        if not checked.get("agrees") or checked.get("file") != onnx_query.file_facts(onnx_file):
+            return None
+        return open_file(onnx_file)
+    except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
+        if record.exists():
+            log.info("%s: not using %s (%s)", kind, onnx_file, err)
+        return None
+
+
+def _files(model_dir: Path, adapter: ReaderAdapter, folder: Path | None) -> tuple[Path, Path]:
+    return export_files(model_dir, "reader", adapter.digest, folder)
 
 
 def export_missing(model_dir: Path) -> bool:
@@ -263,24 +283,17 @@ def export_missing(model_dir: Path) -> bool:
 
 def load_exported(model_dir: Path, adapter: ReaderAdapter, folder: Path | None = None) -> OnnxReader | None:
     """The checked export of this model and adapter, if there is one and it is the file that was checked."""
-    onnx_file, record = _files(model_dir, adapter, folder)
-    try:
-        checked = json.loads(record.read_text(encoding="utf-8"))
-        if not checked.get("agrees") or checked.get("file") != onnx_query.file_facts(onnx_file):
-            return None
-        return OnnxReader(onnx_file, model_dir, adapter)
-    except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
-        if record.exists():
-            log.info("reader: not using %s (%s)", onnx_file, err)
-        return None
+    return open_checked(*_files(model_dir, adapter, folder), "reader",
+                        lambda onnx_file: OnnxReader(onnx_file, model_dir, adapter))
 
 
-def _run(onnx_file: Path, feed: dict[str, np.ndarray]) -> np.ndarray:
+def run_once(onnx_file: Path, feed: dict[str, np.ndarray]) -> np.ndarray:
+    """The first output of one run of a fresh session (the export checked before quantising)."""
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"]).run(None, feed)[0][0]
+    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"]).run(None, feed)[0]
 
 
 @contextlib.contextmanager
@@ -361,7 +374,7 @@ def export(model, model_dir: Path, adapter: ReaderAdapter, folder: Path | None =
             )
             expected = wrapped(*inputs)[0].numpy()
         feed = {name: tensor.numpy() for name, tensor in zip(_INPUTS, inputs)}
-        difference = float(np.abs(_run(partial, feed) - expected).max())  # the export itself
+        difference = float(np.abs(run_once(partial, feed)[0] - expected).max())  # the export itself
         # Weights to 8-bit integers, one scale per output channel: ~1.4x faster on CPU; per tensor
         # instead cost 1.2 points of held-out hit@1 through the re-ranking (docs/benchmarks.md).
         # Its own difference is recorded; it must still pick the same span.

@@ -33,7 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.answering.linear import DATA_DIR
-from bot.answering.reader import _quiet_logging, changed_transformer, log_odds, model_fingerprint
+from bot.answering.reader import (_quiet_logging, changed_transformer, export_files, log_odds, model_fingerprint,
+                                  open_checked, run_once)
 from index import onnx_query
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,6 @@ MAX_TOKENS = 256  # question and candidate together; the candidate is cut when l
 MAX_QUESTION_TOKENS = 64  # a longer question is cut, as for the reader
 AGREEMENT = 1e-2  # largest difference in scores the float export may show against torch
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-_QUANTISED = "int8-per-channel"
 _PROBE = ("When did the library open?",
           "Town history: The town council built a new library on the market square, which opened in 1902.")
 
@@ -156,26 +156,18 @@ class OnnxSelector:
 
 
 def _files(model_dir: Path, adapter: SelectorAdapter, folder: Path | None) -> tuple[Path, Path]:
-    stem = (folder or onnx_query.cache_dir()) / f"{onnx_query.model_key(model_dir)}-selector-{adapter.digest}-{_QUANTISED}"
-    return stem.with_suffix(".onnx"), stem.with_suffix(".json")
+    return export_files(model_dir, "selector", adapter.digest, folder)
 
 
 def export_missing(model_dir: Path) -> bool:
+    """Whether the selector would have to be exported (and so written to the cache) before use."""
     adapter = load_selector()
     return adapter is not None and not _files(model_dir, adapter, None)[1].exists()
 
 
 def load_exported(model_dir: Path, adapter: SelectorAdapter, folder: Path | None = None) -> OnnxSelector | None:
-    onnx_file, record = _files(model_dir, adapter, folder)
-    try:
-        checked = json.loads(record.read_text(encoding="utf-8"))
-        if not checked.get("agrees") or checked.get("file") != onnx_query.file_facts(onnx_file):
-            return None
-        return OnnxSelector(onnx_file, model_dir, adapter)
-    except Exception as err:  # noqa: BLE001 - onnxruntime raises its own types for a bad file
-        if record.exists():
-            log.info("selector: not using %s (%s)", onnx_file, err)
-        return None
+    return open_checked(*_files(model_dir, adapter, folder), "selector",
+                        lambda onnx_file: OnnxSelector(onnx_file, model_dir, adapter))
 
 
 def scoring_module(transformer, adapter: SelectorAdapter):
@@ -228,7 +220,7 @@ def export(model, model_dir: Path, adapter: SelectorAdapter, folder: Path | None
             )
             expected = wrapped(*inputs).numpy()
         feed = {name: tensor.numpy() for name, tensor in zip(_INPUTS, inputs)}
-        difference = float(np.abs(_run_all(partial, feed) - expected).max())
+        difference = float(np.abs(run_once(partial, feed) - expected).max())
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
         with _quiet_logging():
@@ -252,14 +244,6 @@ def export(model, model_dir: Path, adapter: SelectorAdapter, folder: Path | None
         log.info("selector: ONNX export differs from the model by %.1e; answers are ordered by the ranking", difference)
         return None
     return selector
-
-
-def _run_all(onnx_file: Path, feed: dict[str, np.ndarray]) -> np.ndarray:
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3
-    return onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"]).run(None, feed)[0]
 
 
 def find_selector(model_dir: Path, load_model, folder: Path | None = None) -> OnnxSelector | None:
