@@ -100,7 +100,8 @@ def test_wheel_holds_the_two_packages_and_the_console_script(tmp_path):
     entry_points = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
     assert "citebot = bot.cli:main" in wheel.read(entry_points).decode()
     names = set(wheel.namelist())
-    assert {"bot/data/reader.safetensors", "bot/data/ranking.json", "bot/data/highlight.json"} <= names
+    assert {"bot/data/reader.safetensors", "bot/data/selector.safetensors", "bot/data/ranking.json",
+            "bot/data/highlight.json"} <= names
     # every module of the source tree is in the wheel, subpackages included
     sources = {str(p.relative_to(ROOT)) for folder in ("bot", "index") for p in (ROOT / folder).rglob("*.py")}
     assert sources <= names, sorted(sources - names)
