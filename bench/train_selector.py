@@ -1,7 +1,7 @@
 """Train the answer selector (bot/answering/selector.py) on bench/selector_data.py's examples.
 
     python bench/train_selector.py --data DIR --train SET ... [--score SET ...]
-        [--curve 100 300 1000 0] [--epochs 3] [--rank 32] [--frozen 4] [--save]
+        [--curve 300 1000 0] [--epochs 2] [--lr 1e-4] [--rank 0] [--frozen 4] [--pools 3] [--cache DIR] [--save]
 
 The embedding model reads the question with each candidate (the context line and the text, as
 compose.as_read gives them) and a head on its mean-pooled output gives one score. Trained
@@ -9,7 +9,8 @@ listwise: among a question's candidates, the key  score + prior x log-odds(ranki
 should be highest for one that answers; for a question the documents do not answer, a learned
 "none of these" key should be highest (so the score also says when to decline).
 
-Only the top layers learn (low-rank changes to their linear maps, their layer norms, the head):
+Only the top layers learn (whole with --rank 0, as shipped; or low-rank changes to their linear
+maps and their layer norms) and the head:
 the first --frozen layers keep the embedding model's weights, so their output for every
 (question, candidate) pair is computed once and training runs the top layers alone, which makes
 thousands of questions and several models per run affordable on two cores.
@@ -76,14 +77,18 @@ class Bottom:
         self.model = copy.deepcopy(encoder).eval()
         self.model.encoder.layer = self.model.encoder.layer[:frozen]
         self.tokenizer = tokenizer
+        # What the stored outputs are outputs of: the model (by its fingerprint) and the layers kept.
+        self.made_by = [list(model_fingerprint(encoder)), frozen, MAX_TOKENS]
         self.states: dict[tuple[str, str], torch.Tensor] = {}
 
     def fill(self, keys, cache: Path | None = None) -> None:
         """Compute what is missing; with a cache folder, read it from there first and write it back after."""
         if cache is not None and (cache / "index.json").exists():
             index = json.loads((cache / "index.json").read_text(encoding="utf-8"))
+            if index.get("made_by") != self.made_by:
+                sys.exit(f"{cache}: made by {index.get('made_by')}, not {self.made_by}; use another --cache")
             stored = torch.from_numpy(np.load(cache / "states.npy", allow_pickle=False))
-            for question, text, start, length in index:
+            for question, text, start, length in index["pairs"]:
                 self.states[question, text] = stored[start:start + length]
         todo = sorted({k for k in keys if k not in self.states}, key=lambda k: len(k[0]) + len(k[1]))
         if todo:
@@ -98,7 +103,7 @@ class Bottom:
             index.append((question, text, at, len(state)))
             at += len(state)
         np.save(cache / "states.npy", torch.cat(list(self.states.values())).numpy(), allow_pickle=False)
-        (cache / "index.json").write_text(json.dumps(index), encoding="utf-8")
+        (cache / "index.json").write_text(json.dumps({"made_by": self.made_by, "pairs": index}), encoding="utf-8")
 
     def _compute(self, todo) -> None:
         started = time.perf_counter()
@@ -221,20 +226,20 @@ def train(encoder, bottom: Bottom, rows, epochs: int, lr: float, rank: int, prio
     optimiser = torch.optim.AdamW([{"params": layers, "lr": lr, "base": lr},
                                    {"params": fresh, "lr": 10 * lr, "base": 10 * lr}], weight_decay=0.01)
     groups = groups_of(rows)
-    steps = epochs * -(-sum(len(g[1]) for g in groups) // PAIRS_PER_STEP)
+    steps = epochs * len(length_batches(groups, bottom, random.Random(seed)))
     step, started = 0, time.perf_counter()
     model.train()
     for epoch in range(epochs):
         losses = []
         for batch_groups in length_batches(groups, bottom, rng):
+            step += 1
+            for g in optimiser.param_groups:  # linear warm-up over 6% of the steps, then linear decay
+                g["lr"] = g["base"] * min(1.0, step / max(1, 0.06 * steps)) * max(0.0, 1 - (step - 1) / steps)
             hidden, mask = bottom.batch([pair_key(row, c) for row, cands, _ in batch_groups for c in cands])
             loss = listwise_loss(model(hidden, mask), batch_groups, prior, model.none)
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
-            step += 1
-            for g in optimiser.param_groups:  # linear warm-up over 6% of the steps, then linear decay
-                g["lr"] = g["base"] * min(1.0, step / max(1, 0.06 * steps)) * max(0.0, 1 - step / steps)
             losses.append(loss.item())
         print(f"  {len(groups)} questions, epoch {epoch + 1}: loss {np.mean(losses):.3f} "
               f"(last fifth {np.mean(losses[-len(losses) // 5:]):.3f}; {time.perf_counter() - started:.0f} s)",
@@ -308,9 +313,10 @@ def calibrate(rows, pool: int, prior: float, none: float) -> float:
     """The lowest probability to answer at: the highest that keeps answerable questions
     wrongly declined at 5% or fewer (pooled over the sets), as out-of-corpus scores show them."""
     answerable = [r for r in rows if r["answerable"]]
+    # A question with no candidate at all is declined whatever the threshold: it uses up the allowance first.
     best = sorted((p[1] for r in answerable if (p := best_of(r, pool, prior, none))))
-    allowed = int(0.05 * len(answerable))
-    return float(best[allowed]) if len(best) > allowed else 0.5
+    allowed = int(0.05 * len(answerable)) - (len(answerable) - len(best))
+    return float(best[allowed]) if 0 <= allowed < len(best) else float(best[0]) if best else 0.5
 
 
 def main() -> None:
@@ -319,13 +325,13 @@ def main() -> None:
     parser.add_argument("--train", nargs="+", required=True)
     parser.add_argument("--score", nargs="*", default=[])
     parser.add_argument("--curve", nargs="*", type=int, default=[0], help="training sizes (0: all)")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--rank", type=int, default=32, help="rank of the low-rank changes; 0: train the top layers whole")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--rank", type=int, default=0, help="rank of the low-rank changes; 0: train the top layers whole")
     parser.add_argument("--frozen", type=int, default=4, help="layers that keep the embedding model's weights")
     parser.add_argument("--prior", type=float, default=1.0, help="weight of the ranking's log-odds in a key")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--pools", nargs="+", type=int, default=list(POOLS), help="pools to report and choose "
+    parser.add_argument("--pools", nargs="+", type=int, default=[3], help="pools to report and choose "
                         "from (each candidate read costs ~10 ms on 2 cores)")
     parser.add_argument("--save", action="store_true", help=f"write the last model to --out ({SELECTOR_FILE})")
     parser.add_argument("--out", type=Path, default=SELECTOR_FILE)
@@ -378,8 +384,10 @@ def main() -> None:
     save_selector(args.out, last[0].tensors(), ALPHA_PER_RANK, model_fingerprint(encoder), pool, args.prior,
                   none, threshold,
                   about=f"bench/train_selector.py --epochs {args.epochs} --lr {args.lr} --rank {args.rank} "
-                        f"--frozen {args.frozen} --prior {args.prior} --seed {args.seed}; trained on "
-                        f"{', '.join(sorted({r['set'] for r in train_rows}))} (licences in bench/train_data/README.md)")
+                        f"--frozen {args.frozen} --prior {args.prior} --seed {args.seed} "
+                        f"--pools {' '.join(map(str, args.pools))}; trained on "
+                        f"{', '.join(sorted({r['set'] for r in train_rows}))} (licences in bench/train_data/README.md); "
+                        f"pool and threshold chosen on {', '.join(sorted({r['set'] for r in scored}))}")
     print(f"wrote {args.out}")
 
 

@@ -32,7 +32,7 @@ from index.store import FaissStore
 
 
 _readers: dict[str, OnnxReader | None] = {}
-_readers_lock = threading.Lock()
+_shared_lock = threading.Lock()
 
 
 _selectors: dict[str, OnnxSelector | None] = {}
@@ -48,7 +48,7 @@ def _model_dir(embedder: Embedder) -> Path | None:
 def _shared(found: dict, find, embedder: Embedder):
     """One trained model (reader, selector) per embedding model for the whole process: every
     collection's service uses the same one, found or exported by find(model_dir, load_model)."""
-    with _readers_lock:
+    with _shared_lock:
         if embedder.model_name not in found:
             model_dir = _model_dir(embedder)
             found[embedder.model_name] = model_dir and find(model_dir, lambda: embedder.cpu_model)
@@ -228,7 +228,9 @@ class CitebotService:
         settings = self.answer_settings
         if k is not None:
             settings = replace(settings, k=k)
-        result = searcher.search(question, k=max(8, settings.k * 3))
+        # The selector was trained on what the ranking makes of this many passages.
+        searched = max(8, settings.k * 3, settings.selector.searched if settings.selector else 0)
+        result = searcher.search(question, k=searched)
         return answer_question(read_question(question), result.hits, settings, result.generation,
                                result.term_weights)
 
@@ -251,7 +253,7 @@ class CitebotService:
 
     def degraded(self) -> str:
         """Why answers here run below their best ("" when they do not): without a writable cache
-        the ONNX exports cannot be made, so questions go through torch and the reader is off."""
+        the ONNX exports cannot be made, so questions go through torch and the trained models are off."""
         problem = onnx_query.cache_problem()
         if not problem:
             return ""
@@ -261,7 +263,7 @@ class CitebotService:
             return ""
         if not export_missing(model_dir) and not selection.export_missing(model_dir):
             return ""
-        return f"{problem}; questions go through torch and the reader is off"
+        return f"{problem}; questions go through torch and the trained models (selector, reader) are off"
 
     def reader_state(self) -> str:
         if not self.settings.reader:

@@ -3,6 +3,7 @@ how it is used (the CLI's answer to the headline question), and its fallbacks.""
 
 import dataclasses
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,11 @@ import pytest
 
 from bot.answering.compose import AnswerSettings, answer_question, as_read, distinct, ranked_candidates
 from bot.answering.question import read_question
-from bot.answering.selector import (AGREEMENT, SELECTOR_FILE, OnnxSelector, export, find_selector, load_selector)
+from bot.answering.selector import (AGREEMENT, INT8_AGREEMENT, SELECTOR_FILE, OnnxSelector, export, find_selector,
+                                    load_exported, load_selector)
 from bot.answering.reader import model_fingerprint
 from bot.cli import main
+from index.chunking import blanked
 from index.embedding import resolve_model
 from tests.conftest import WIKI_SEED
 
@@ -43,11 +46,17 @@ def test_the_export_is_checked_and_found_again_in_the_cache(selector, selector_f
     (record,) = selector_folder.glob("*-selector-*.json")
     checked = json.loads(record.read_text())
     assert checked["agrees"] and checked["max_difference"] <= AGREEMENT
+    assert checked["max_difference_int8"] <= INT8_AGREEMENT and checked["same_order_int8"]
     again = find_selector(MODEL_DIR, lambda: pytest.fail("the cached export should be used"), selector_folder)
     assert isinstance(again, OnnxSelector)
-    record.write_text(json.dumps({**checked, "agrees": False}))
-    assert find_selector(MODEL_DIR, lambda: None, selector_folder) is None  # unchecked: exported again, here impossible
-    record.write_text(json.dumps(checked))
+    try:
+        record.write_text(json.dumps({**checked, "agrees": False}))
+        assert load_exported(MODEL_DIR, load_selector(), selector_folder) is None  # not agreed: not used
+        record.write_text(json.dumps({**checked, "file": [0, 0]}))
+        assert load_exported(MODEL_DIR, load_selector(), selector_folder) is None  # not the file that was checked
+    finally:
+        record.write_text(json.dumps(checked))
+    assert isinstance(load_exported(MODEL_DIR, load_selector(), selector_folder), OnnxSelector)
 
 
 @pytest.mark.parametrize("question, answers, misses", [
@@ -103,16 +112,27 @@ def test_the_selector_reads_what_the_excerpt_shows_and_orders_distinct_candidate
         context, text = as_read(cand)
         assert context.startswith(cand.hit.document.title)
         assert ":meth:`" not in text and "``" not in text and "\n" not in text  # markup hidden, as shown
-    answer = answer_question(question, result.hits, discordpy_service.answer_settings)
-    assert discordpy_service.selector() is not None
-    chosen = [(e.citation.path, e.citation.start) for e in answer.excerpts]
-    assert len(set(chosen)) == len(chosen)
-    assert [e.score for e in answer.excerpts] == sorted((e.score for e in answer.excerpts), reverse=True)
+    settings = discordpy_service.answer_settings
+    assert settings.selector is not None
+    answer = answer_question(question, result.hits, replace(settings, k=6), term_weights=result.term_weights)
+    shown = {" ".join(blanked(e.text, e.markup + e.inline).split()) for e in answer.excerpts}
+    assert shown <= {as_read(c)[1] for c in pool}  # what the selector read is what the excerpt shows
+    # The first quote and its order come from the selector's own pool, whatever k asks for.
+    three = answer_question(question, result.hits, replace(settings, k=3), term_weights=result.term_weights)
+    assert [e.text for e in three.excerpts] == [e.text for e in answer.excerpts[:3]]
+    read = settings.selector.probabilities(question.text, [as_read(c) for c in pool[:3]], [c.score for c in pool[:3]])
+    assert three.excerpts[0].score == pytest.approx(max(read))
 
 
 def test_an_unrelated_question_is_declined_by_the_selector(seeds_service):
-    assert seeds_service.selector() is not None
-    answer = seeds_service.ask("what is the best pizza topping in Naples?")
+    selector = seeds_service.selector()
+    question = read_question("what is the best pizza topping in Naples?")
+    result = seeds_service.searcher.search(question.text, k=selector.searched)
+    pool = distinct(ranked_candidates(question, result.hits, AnswerSettings(), result.term_weights), selector.pool)
+    assert pool  # there were candidates: the selector, not an empty search, declines
+    likely = selector.probabilities(question.text, [as_read(c) for c in pool], [c.score for c in pool])
+    assert max(likely) < selector.threshold
+    answer = seeds_service.ask(question.text)
     assert not answer.answered and not answer.excerpts
 
 

@@ -68,6 +68,9 @@ class AnswerSelector(Protocol):
     @property
     def threshold(self) -> float: ...
 
+    @property
+    def searched(self) -> int: ...
+
     def probabilities(self, question: str, candidates: Sequence[tuple[str, str]],
                       ranking: Sequence[float]) -> np.ndarray: ...
 
@@ -133,18 +136,20 @@ def answer_question(question: Question, hits: Sequence[Hit], settings: AnswerSet
 
 def _selected(question: Question, hits: Sequence[Hit], settings: AnswerSettings, selector: AnswerSelector,
               generation: int, term_weights: Mapping[str, float] | None) -> Answer:
-    """The selector's answer: the ranking's first distinct candidates, re-ordered by how likely
-    the selector finds each to answer; declined when even the best is below the threshold."""
+    """The selector's answer: the ranking's first `pool` distinct candidates, re-ordered by how
+    likely the selector finds each to answer, declined when even the best is below the
+    threshold. Asked for more excerpts than the pool (k), the next candidates are read too and
+    follow, re-ordered among themselves: the decision and the first quote are the same for any k."""
     threshold = selector.threshold if settings.threshold is None else settings.threshold
-    # Every excerpt shown is one the selector read: more asked for (k) means more read.
-    pool = distinct(ranked_candidates(question, hits, settings, term_weights), max(selector.pool, settings.k))
-    if not pool:
+    read = distinct(ranked_candidates(question, hits, settings, term_weights), max(selector.pool, settings.k))
+    if not read:
         return Answer(question.text, False, NOT_FOUND, (), generation)
-    likely = selector.probabilities(question.text, [as_read(c) for c in pool], [c.score for c in pool])
-    order = np.argsort(-likely, kind="stable")
+    likely = selector.probabilities(question.text, [as_read(c) for c in read], [c.score for c in read])
+    pool = min(selector.pool, len(read))
+    order = [*sorted(range(pool), key=lambda i: -likely[i]), *sorted(range(pool, len(read)), key=lambda i: -likely[i])]
     if likely[order[0]] < threshold:
         return Answer(question.text, False, NOT_FOUND, (), generation)
-    ordered = [pool[i]._replace(score=float(likely[i])) for i in order]
+    ordered = [read[i]._replace(score=float(likely[i])) for i in order]
     chosen = _with_second_source(ordered[:settings.k], ordered, settings.k, threshold)
     excerpts = tuple(_excerpt(c, n, question, settings.reader) for n, c in enumerate(chosen, start=1))
     return Answer(question.text, True, "", excerpts, generation)
