@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.answering.compose import AnswerSettings, as_read, distinct, ranked_candidates  # noqa: E402
+from bot.answering.compose import AnswerSettings, as_read, distinct, quoted, ranked_candidates  # noqa: E402
 from bot.answering.question import read_question  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.evaluate import EvalQuestion, answer_found, load_eval_file, eval_settings  # noqa: E402
@@ -69,11 +69,10 @@ def candidates_of(service: CitebotService, q: EvalQuestion, hits: int, depth: in
     rows = []
     for cand in distinct(ranked, depth):
         context, text = as_read(cand)
-        quoted = cand.hit.passage.text if cand.span is None else \
-            cand.hit.passage.text[cand.span[0] - cand.hit.passage.start:cand.span[1] - cand.hit.passage.start]
+        text_quoted = quoted(cand)
         rows.append({"context": context, "text": text, "score": cand.score, "passage_rank":
-                     result.hits.index(cand.hit), "chars": len(quoted), "path": cand.hit.document.relpath,
-                     "label": answer_found(quoted, cand.hit.document.relpath, q)})
+                     result.hits.index(cand.hit), "chars": len(text_quoted), "path": cand.hit.document.relpath,
+                     "label": answer_found(text_quoted, cand.hit.document.relpath, q)})
     return rows
 
 

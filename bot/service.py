@@ -14,9 +14,9 @@ from pathlib import Path
 from bot.answering import tagging
 from bot.answering.compose import AnswerSettings, answer_question
 from bot.answering.question import read_question
-from bot.answering import selector as selection
 from bot.answering.reader import OnnxReader, export_missing, find_reader
 from bot.answering.selector import OnnxSelector, find_selector
+from bot.answering.selector import export_missing as selector_export_missing
 from bot.config import Settings
 from bot.types import Answer
 from index.chunking import ChunkSettings
@@ -261,7 +261,7 @@ class CitebotService:
             model_dir = Path(resolve_model(self.embedder.model_name))
         except ModelError:
             return ""
-        if not export_missing(model_dir) and not selection.export_missing(model_dir):
+        if not export_missing(model_dir) and not selector_export_missing(model_dir):
             return ""
         return f"{problem}; questions go through torch and the trained models (selector, reader) are off"
 

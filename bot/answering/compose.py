@@ -199,7 +199,7 @@ def candidate_features(question: Question, hits: Sequence[Hit], term_weights: Ma
     sentences = _Sentences(asked)
     found: list[_Candidate] = []
     runs: list[tuple[int, int, int, int]] = []  # hit rank; first, matched and last sentence (flat numbers)
-    quoted: list[str] = []
+    quotes: list[str] = []
     for rank, hit in enumerate(hits):
         p = hit.passage
         # The title and headings name what the text is about ("the town" in its sentences,
@@ -208,7 +208,7 @@ def candidate_features(question: Question, hits: Sequence[Hit], term_weights: Ma
         if p.kind != "text":  # a front-matter field is quoted whole, scored like its passage
             at = sentences.add(p.text, hit.dense, title, 0, 1)
             runs.append((rank, at, at, at))
-            quoted.append(p.text)
+            quotes.append(p.text)
             found.append(_Candidate(hit, 0, 0, 0.0))
             continue
         texts = [p.text[a - p.start:b - p.start] for a, b in p.sentences]
@@ -217,12 +217,12 @@ def candidate_features(question: Question, hits: Sequence[Hit], term_weights: Ma
             sentences.add(text, hit.sentence_scores[i], title, i, len(texts), p.sentence_kind(i))
         for first, matched, last in answering_units(p, texts):
             runs.append((rank, base + first, base + matched, base + last))
-            quoted.append(p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start])
+            quotes.append(p.text[p.sentences[first][0] - p.start:p.sentences[last][1] - p.start])
             found.append(_Candidate(hit, first, last, 0.0))
     if not found:
         return found, np.zeros((0, len(features)))
     rank, first, matched, last = (np.array(column) for column in zip(*runs))
-    columns = sentences.run_features(first, matched, last, quoted)
+    columns = sentences.run_features(first, matched, last, quotes)
     best_bm25 = max(h.lexical for h in hits) or 1.0
     columns["passage_cos"] = np.array([h.dense for h in hits])[rank]
     columns["passage_rank"] = 1.0 / (1 + rank)
@@ -493,16 +493,17 @@ def _reread(question: Question, chosen: list[_Candidate], reader: ExcerptReader,
     """The excerpt the reader and the ranking together like best goes first; the others keep
     their order. The reader reads the top excerpt (it marks its answer anyway) and only those
     others that could still overtake it."""
-    best, best_key = 0, reranking.key(chosen[0].score, reader.answers_here(question.text, _quoted(chosen[0])))
+    best, best_key = 0, reranking.key(chosen[0].score, reader.answers_here(question.text, quoted(chosen[0])))
     for n, cand in enumerate(chosen[1:], start=1):
         if reranking.could_beat(cand.score, best_key):
-            key = reranking.key(cand.score, reader.answers_here(question.text, _quoted(cand)))
+            key = reranking.key(cand.score, reader.answers_here(question.text, quoted(cand)))
             if key > best_key:
                 best, best_key = n, key
     return [chosen[best], *chosen[:best], *chosen[best + 1:]]
 
 
-def _quoted(cand: _Candidate) -> str:
+def quoted(cand: _Candidate) -> str:
+    """The candidate's text exactly as it stands in its document (a run of sentences, or a field whole)."""
     span, p = cand.span, cand.hit.passage
     return p.text if span is None else p.text[span[0] - p.start:span[1] - p.start]
 
@@ -538,14 +539,14 @@ def as_read(cand: _Candidate) -> tuple[str, str]:
     doc, p = cand.hit.document, cand.hit.passage
     markup, inline = _hidden_spans(cand)
     context = SECTION_SEPARATOR.join(part for part in (doc.title, *p.section) if part)
-    return context, " ".join(blanked(_quoted(cand), markup + inline).split())
+    return context, " ".join(blanked(quoted(cand), markup + inline).split())
 
 
 def _excerpt(cand: _Candidate, n: int, question: Question, reader: WordReader | None) -> Excerpt:
     hit, p = cand.hit, cand.hit.passage
     span = cand.span
     start, end = span if span is not None else (None, None)
-    text = _quoted(cand)
+    text = quoted(cand)
     doc = hit.document
     citation = Citation(
         n=n, path=doc.relpath, file=doc.path, title=doc.title,

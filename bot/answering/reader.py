@@ -309,7 +309,8 @@ def _quiet_logging():
 
 
 def changed_transformer(transformer, adapter: ReaderAdapter):
-    """A copy of the model's transformer with the adapter's changes merged into its weights."""
+    """A copy of the model's transformer with the adapter's changes merged into its weights (any
+    adapter with `tensors` and `scale`: the selector's too)."""
     import copy
 
     import torch
