@@ -159,22 +159,22 @@ class Reading:
     answers_here: float  # see answerability()
 
 
-class OnnxReader:
-    """Tokenizer (the model's tokenizer.json) + ONNX Runtime: start and end log-probabilities per
-    word, and whether the excerpt answers at all."""
+class PairModel:
+    """A trained model that reads a question and a text together: the model's tokenizer (the
+    text cut to fit, a long question cut first) and an ONNX Runtime session, one run at a time."""
 
-    def __init__(self, onnx_file: Path, model_dir: Path, adapter: ReaderAdapter):
+    def __init__(self, onnx_file: Path, model_dir: Path, max_tokens: int, max_question_tokens: int):
         import onnxruntime
         from tokenizers import Tokenizer
 
-        self.adapter = adapter
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
+        self.tokenizer.enable_truncation(max_tokens, strategy="only_second")
         self.tokenizer.no_padding()
         # Counts a question's pieces on its own (the pair tokenizer's truncation needs two texts).
         self._question_pieces = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self._question_pieces.no_truncation()
         self._question_pieces.no_padding()
+        self._max_question_tokens = max_question_tokens
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         # Its threads do not busy-wait for more work after a run: the question encoder's session
@@ -182,6 +182,21 @@ class OnnxReader:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()  # one run at a time: the session already uses every core
+
+    def _within_budget(self, question: str) -> str:
+        """A longer question is cut, so that the text always has room."""
+        pieces = self._question_pieces.encode(question, add_special_tokens=False)
+        if len(pieces.ids) <= self._max_question_tokens:
+            return question
+        return question[:pieces.offsets[self._max_question_tokens - 1][1]]
+
+
+class OnnxReader(PairModel):
+    """Start and end log-probabilities per word, and whether the excerpt answers at all."""
+
+    def __init__(self, onnx_file: Path, model_dir: Path, adapter: ReaderAdapter):
+        super().__init__(onnx_file, model_dir, MAX_TOKENS, MAX_QUESTION_TOKENS)
+        self.adapter = adapter
         # The excerpt that re-ranking read first is then marked from the same pass.
         self._recent: dict[tuple[str, str], Reading] = {}
 
@@ -212,12 +227,6 @@ class OnnxReader:
                 self._recent.pop(next(iter(self._recent)))
             self._recent[question, text] = reading
         return reading
-
-    def _within_budget(self, question: str) -> str:
-        pieces = self._question_pieces.encode(question, add_special_tokens=False)
-        if len(pieces.ids) <= MAX_QUESTION_TOKENS:
-            return question
-        return question[:pieces.offsets[MAX_QUESTION_TOKENS - 1][1]]
 
     def answers_here(self, question: str, text: str) -> float:
         return self.read(question, text).answers_here

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,8 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.answering.linear import DATA_DIR
-from bot.answering.reader import (_quiet_logging, changed_transformer, export_files, log_odds, model_fingerprint,
-                                  open_checked, run_once)
+from bot.answering.reader import (PairModel, _quiet_logging, changed_transformer, export_files, log_odds,
+                                  model_fingerprint, open_checked, run_once)
 from index import onnx_query
 
 log = logging.getLogger(__name__)
@@ -108,25 +107,12 @@ def load_selector(path: Path = SELECTOR_FILE) -> SelectorAdapter | None:
         return None
 
 
-class OnnxSelector:
-    """Tokenizer + ONNX Runtime: one score per (question, candidate), all candidates in one run."""
+class OnnxSelector(PairModel):
+    """One score per (question, candidate)."""
 
     def __init__(self, onnx_file: Path, model_dir: Path, adapter: SelectorAdapter):
-        import onnxruntime
-        from tokenizers import Tokenizer
-
+        super().__init__(onnx_file, model_dir, MAX_TOKENS, MAX_QUESTION_TOKENS)
         self.adapter = adapter
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self.tokenizer.enable_truncation(MAX_TOKENS, strategy="only_second")
-        self.tokenizer.no_padding()
-        self._question_pieces = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self._question_pieces.no_truncation()
-        self._question_pieces.no_padding()
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # as the reader's session
-        self.session = onnxruntime.InferenceSession(str(onnx_file), options, providers=["CPUExecutionProvider"])
-        self._lock = threading.Lock()
 
     @property
     def pool(self) -> int:
@@ -152,13 +138,6 @@ class OnnxSelector:
             with self._lock:
                 scores[n] = float(self.session.run(None, feed)[0][0])
         return scores
-
-    def _within_budget(self, question: str) -> str:
-        """A longer question is cut for the selector, so that the candidate always has room."""
-        pieces = self._question_pieces.encode(question, add_special_tokens=False)
-        if len(pieces.ids) <= MAX_QUESTION_TOKENS:
-            return question
-        return question[:pieces.offsets[MAX_QUESTION_TOKENS - 1][1]]
 
     def probabilities(self, question: str, candidates: Sequence[tuple[str, str]],
                       ranking: Sequence[float]) -> np.ndarray:
