@@ -344,12 +344,48 @@ def changed_transformer(transformer, adapter: ReaderAdapter):
     return changed
 
 
+def export_quantised(wrapped, inputs: tuple, onnx_file: Path, output: str, output_axes: dict[int, str]
+                     ) -> tuple[np.ndarray, float, dict[str, np.ndarray]]:
+    """Export a torch module that reads (input_ids, attention_mask, token_type_ids) to onnx_file,
+    its weights quantised to 8-bit integers with one scale per output channel (~1.4x faster on
+    CPU; per tensor instead cost the reader 1.2 points of held-out hit@1, docs/benchmarks.md).
+    Gives torch's output for the probe inputs (the whole batch), the float export's largest
+    difference from it, and the feed, for the caller's own check of the quantised file. Nothing half-written is
+    left behind when it fails."""
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    partial = onnx_file.with_suffix(f".{os.getpid()}.partial.onnx")
+    quantized = onnx_file.with_suffix(f".{os.getpid()}.int8.onnx")
+    try:
+        onnx_file.parent.mkdir(parents=True, exist_ok=True)
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on ops it rewrites
+            torch.onnx.export(
+                wrapped, inputs, str(partial), input_names=list(_INPUTS), output_names=[output],
+                opset_version=17, dynamo=False,
+                dynamic_axes={**{name: {0: "batch", 1: "tokens"} for name in _INPUTS}, output: output_axes},
+            )
+            expected = wrapped(*inputs).numpy()
+        feed = {name: tensor.numpy() for name, tensor in zip(_INPUTS, inputs)}
+        difference = float(np.abs(run_once(partial, feed) - expected).max())  # the export itself
+        with _quiet_logging():
+            quantize_dynamic(str(partial), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
+        partial.unlink()
+        os.replace(quantized, onnx_file)
+        return expected, difference, feed
+    except BaseException:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+            quantized.unlink(missing_ok=True)
+        raise
+
+
 def export(model, model_dir: Path, adapter: ReaderAdapter, folder: Path | None = None) -> OnnxReader | None:
     """Export the loaded SentenceTransformer's transformer with the adapter merged, check it
     against torch, and return its reader; None (logged) if the adapter is for another model or
     anything fails."""
     onnx_file, record = _files(model_dir, adapter, folder)
-    partial = onnx_file.with_suffix(f".{os.getpid()}.partial.onnx")
     try:
         import torch
 
@@ -372,29 +408,11 @@ def export(model, model_dir: Path, adapter: ReaderAdapter, folder: Path | None =
 
         with torch.no_grad():
             wrapped = StartEnd().eval()
-        onnx_file.parent.mkdir(parents=True, exist_ok=True)
         encoded = model.tokenizer([_PROBE[0]], [_PROBE[1]], return_tensors="pt")
-        inputs = tuple(encoded[name] for name in _INPUTS)
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's notes on ops it rewrites
-            torch.onnx.export(
-                wrapped, inputs, str(partial), input_names=list(_INPUTS), output_names=["start_end"],
-                opset_version=17, dynamo=False,
-                dynamic_axes={name: {0: "batch", 1: "tokens"} for name in (*_INPUTS, "start_end")},
-            )
-            expected = wrapped(*inputs)[0].numpy()
-        feed = {name: tensor.numpy() for name, tensor in zip(_INPUTS, inputs)}
-        difference = float(np.abs(run_once(partial, feed)[0] - expected).max())  # the export itself
-        # Weights to 8-bit integers, one scale per output channel: ~1.4x faster on CPU; per tensor
-        # instead cost 1.2 points of held-out hit@1 through the re-ranking (docs/benchmarks.md).
-        # Its own difference is recorded; it must still pick the same span.
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        quantized = onnx_file.with_suffix(f".{os.getpid()}.int8.onnx")
-        with _quiet_logging():
-            quantize_dynamic(str(partial), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
-        partial.unlink()
-        os.replace(quantized, onnx_file)
+        expected, difference, feed = export_quantised(wrapped, tuple(encoded[name] for name in _INPUTS), onnx_file,
+                                                      "start_end", {0: "batch", 1: "tokens"})
+        expected = expected[0]  # one probe
+        # The quantised file's own difference is recorded; it must still pick the same span.
         reader = OnnxReader(onnx_file, model_dir, adapter)
         got = reader.session.run(None, feed)[0][0]
         same_span = bool((got.argmax(axis=0) == expected.argmax(axis=0)).all())
@@ -403,9 +421,6 @@ def export(model, model_dir: Path, adapter: ReaderAdapter, folder: Path | None =
                                       "max_difference_int8": float(np.abs(got - expected).max()),
                                       "file": onnx_query.file_facts(onnx_file)}), encoding="utf-8")
     except Exception as err:  # noqa: BLE001 - an improvement: any failure keeps the span model alone
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-            onnx_file.with_suffix(f".{os.getpid()}.int8.onnx").unlink(missing_ok=True)
         log.info("reader: the highlight uses the span model alone (%s: %s)", type(err).__name__, err)
         return None
     if not agrees:

@@ -20,12 +20,9 @@ export, answers are ordered by the ranking (and the reader) alone.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,8 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from bot.answering.linear import DATA_DIR
-from bot.answering.reader import (PairModel, _quiet_logging, changed_transformer, export_files, log_odds,
-                                  model_fingerprint, open_checked, run_once)
+from bot.answering.reader import (PairModel, changed_transformer, export_files, export_quantised, log_odds,
+                                  model_fingerprint, open_checked)
 from index import onnx_query
 
 log = logging.getLogger(__name__)
@@ -187,8 +184,6 @@ def export(model, model_dir: Path, adapter: SelectorAdapter, folder: Path | None
     """Export the loaded SentenceTransformer's transformer with the selector merged, check it
     against torch, and return the selector; None (logged) if anything fails."""
     onnx_file, record = _files(model_dir, adapter, folder)
-    partial = onnx_file.with_suffix(f".{os.getpid()}.partial.onnx")
-    quantized = onnx_file.with_suffix(f".{os.getpid()}.int8.onnx")
     try:
         import torch
 
@@ -198,26 +193,11 @@ def export(model, model_dir: Path, adapter: SelectorAdapter, folder: Path | None
             return None
         with torch.no_grad():
             wrapped = scoring_module(transformer, adapter)
-        onnx_file.parent.mkdir(parents=True, exist_ok=True)
+        # Two candidates of different lengths: the padded one checks the mean pooling's mask.
         encoded = model.tokenizer([_PROBE[0], _PROBE[0]], [_PROBE[1], "The weather was fine."], padding=True,
                                   return_tensors="pt")
-        inputs = tuple(encoded[name] for name in _INPUTS)
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's notes on ops it rewrites
-            torch.onnx.export(
-                wrapped, inputs, str(partial), input_names=list(_INPUTS), output_names=["score"],
-                opset_version=17, dynamo=False,
-                dynamic_axes={**{name: {0: "batch", 1: "tokens"} for name in _INPUTS}, "score": {0: "batch"}},
-            )
-            expected = wrapped(*inputs).numpy()
-        feed = {name: tensor.numpy() for name, tensor in zip(_INPUTS, inputs)}
-        difference = float(np.abs(run_once(partial, feed) - expected).max())
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-
-        with _quiet_logging():
-            quantize_dynamic(str(partial), str(quantized), weight_type=QuantType.QInt8, per_channel=True)
-        partial.unlink()
-        os.replace(quantized, onnx_file)
+        expected, difference, feed = export_quantised(wrapped, tuple(encoded[name] for name in _INPUTS),
+                                                      onnx_file, "score", {0: "batch"})
         selector = OnnxSelector(onnx_file, model_dir, adapter)
         got = selector.session.run(None, feed)[0]
         same_order = bool(np.argmax(got) == np.argmax(expected))
@@ -226,9 +206,6 @@ def export(model, model_dir: Path, adapter: SelectorAdapter, folder: Path | None
                                       "max_difference_int8": float(np.abs(got - expected).max()),
                                       "file": onnx_query.file_facts(onnx_file)}), encoding="utf-8")
     except Exception as err:  # noqa: BLE001 - an improvement: any failure keeps the ranking's order
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-            quantized.unlink(missing_ok=True)
         log.info("selector: answers are ordered by the ranking (%s: %s)", type(err).__name__, err)
         return None
     if not agrees:
