@@ -32,10 +32,8 @@ from index.store import FaissStore
 
 
 _readers: dict[str, OnnxReader | None] = {}
-_shared_lock = threading.Lock()
-
-
 _selectors: dict[str, OnnxSelector | None] = {}
+_shared_lock = threading.Lock()
 
 
 def _model_dir(embedder: Embedder) -> Path | None:
@@ -257,11 +255,8 @@ class CitebotService:
         problem = onnx_query.cache_problem()
         if not problem:
             return ""
-        try:
-            model_dir = Path(resolve_model(self.embedder.model_name))
-        except ModelError:
-            return ""
-        if not export_missing(model_dir) and not selector_export_missing(model_dir):
+        model_dir = _model_dir(self.embedder)
+        if model_dir is None or (not export_missing(model_dir) and not selector_export_missing(model_dir)):
             return ""
         return f"{problem}; questions go through torch and the trained models (selector, reader) are off"
 
