@@ -364,12 +364,22 @@ def main() -> None:
 
 def adapter_tensors(reader: Reader) -> dict[str, np.ndarray]:
     """The trained numbers only: low-rank factors, layer norms, head."""
-    tensors = {f"head.{name}": p.detach().numpy() for name, p in reader.head.named_parameters()}
-    for n, layer in enumerate(reader.encoder.encoder.layer):
+    return {**{f"head.{name}": p.detach().numpy() for name, p in reader.head.named_parameters()},
+            **layer_tensors(reader.encoder.encoder.layer)}
+
+
+def layer_tensors(layers, first: int = 0) -> dict[str, np.ndarray]:
+    """The trained numbers of these layers (numbered from `first`), under the names
+    bot/answering/reader.changed_transformer reads: each linear map's low-rank factors, or the map
+    itself when it was trained whole, and the layer norms."""
+    tensors = {}
+    for n, layer in enumerate(layers, start=first):
         for target in LOW_RANK_TARGETS:
-            changed = layer.get_submodule(target)
-            tensors[f"layer.{n}.{target}.a"] = changed.a.detach().numpy()
-            tensors[f"layer.{n}.{target}.b"] = changed.b.detach().numpy()
+            changed, name = layer.get_submodule(target), f"layer.{n}.{target}"
+            if isinstance(changed, LowRankLinear):
+                tensors[f"{name}.a"], tensors[f"{name}.b"] = changed.a.detach().numpy(), changed.b.detach().numpy()
+            else:
+                tensors[f"{name}.weight"], tensors[f"{name}.bias"] = changed.weight.detach().numpy(), changed.bias.detach().numpy()
         for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
             for name, p in layer.get_submodule(norm).named_parameters():
                 tensors[f"layer.{n}.{norm}.{name}"] = p.detach().numpy()

@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.train_reader import ALPHA_PER_RANK, low_rank_layers  # noqa: E402
-from bot.answering.reader import LOW_RANK_TARGETS, log_odds, model_fingerprint  # noqa: E402
+from bench.train_reader import ALPHA_PER_RANK, layer_tensors, low_rank_layers  # noqa: E402
+from bot.answering.reader import log_odds, model_fingerprint  # noqa: E402
 from bot.answering.selector import MAX_TOKENS, SELECTOR_FILE, pair_text, save_selector  # noqa: E402
 
 PAIRS_PER_STEP = 32
@@ -138,7 +138,6 @@ class Top(torch.nn.Module):
         super().__init__()
         self.layers = copy.deepcopy(encoder.encoder.layer[frozen:])
         self.first = frozen
-        self.rank = rank
         for p in self.layers.parameters():
             p.requires_grad = rank == 0  # rank 0: the top layers are trained whole
         if rank:
@@ -156,21 +155,8 @@ class Top(torch.nn.Module):
 
     def tensors(self) -> dict[str, np.ndarray]:
         """The trained numbers under the names bot/answering/reader.changed_transformer reads."""
-        out = {f"head.{name}": p.detach().numpy() for name, p in self.head.named_parameters()}
-        for offset, layer in enumerate(self.layers):
-            n = self.first + offset
-            for target in LOW_RANK_TARGETS:
-                changed = layer.get_submodule(target)
-                if self.rank:
-                    out[f"layer.{n}.{target}.a"] = changed.a.detach().numpy()
-                    out[f"layer.{n}.{target}.b"] = changed.b.detach().numpy()
-                else:
-                    out[f"layer.{n}.{target}.weight"] = changed.weight.detach().numpy()
-                    out[f"layer.{n}.{target}.bias"] = changed.bias.detach().numpy()
-            for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
-                for name, p in layer.get_submodule(norm).named_parameters():
-                    out[f"layer.{n}.{norm}.{name}"] = p.detach().numpy()
-        return out
+        return {**{f"head.{name}": p.detach().numpy() for name, p in self.head.named_parameters()},
+                **layer_tensors(self.layers, self.first)}
 
 
 def listwise_loss(scores, groups, prior: float, none):
