@@ -6,6 +6,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HF_HUB_OFFLI
     CITEBOT_CACHE_DIR=/data/cache
 
 WORKDIR /app
+# git: a link template's {rev} is the commit read from the docs folder's checkout (README,
+# Citation links). Debian's current git; its version does not change what is read.
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends git && rm -rf /var/lib/apt/lists/*
 # The CPU build of torch first, so nothing pulls the multi-GB CUDA build. Behind a mirror or
 # proxy that cannot reach download.pytorch.org, pass --build-arg TORCH_INDEX_URL=<your mirror's
 # CPU wheel index>, or TORCH_INDEX_URL= (empty) to take torch from your pip index (PyPI's is

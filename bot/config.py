@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from bot.links import LinkSettings, parse_link_settings
 from index.dense import DENSE_CHOICES, HNSW_ABOVE
 from index.errors import ConfigError
 
@@ -31,7 +32,7 @@ def _key(default: Any, kind: str, help: str, low: float | None = None, high: flo
 
 
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")  # it names a folder under index_dir
-_COLLECTION_KEYS = ("docs", "guilds", "channels")
+_COLLECTION_KEYS = ("docs", "guilds", "channels", "links")
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Collection:
     docs: tuple[str, ...]
     guilds: tuple[int, ...] = ()
     channels: tuple[int, ...] = ()
+    links: LinkSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,13 @@ class Settings:
                                  "`collections` for several)")
     collections: tuple[Collection, ...] = _key((), "collections", "several document sets, each with its own index "
                                                "under `index_dir/<name>/` and the Discord guilds and channels it "
-                                               "answers in: `name: {docs: [...], guilds: [...], channels: [...]}`; "
+                                               "answers in: `name: {docs: [...], guilds: [...], channels: [...], links: ...}` "
+                                               "(`links` as below); "
                                                "empty: one collection from `docs`, answered everywhere")
+    links: LinkSettings | None = _key(None, "links", "where the documents of `docs` are published, so each citation "
+                                      "links to its page, section and quoted words: a URL template, or `{url, headings, "
+                                      "text_fragments}` (README, Citation links); with `collections`, set it per "
+                                      "collection; null: citations name the file only")
     default_collection: str | None = _key(None, "str", "with `collections`: the collection for guilds and channels "
                                           "mapped to none; null: nothing is answered there")
     dm_collection: str | None = _key(None, "str", "with `collections`: the collection direct messages are "
@@ -174,6 +181,9 @@ def load_settings(config_path: str | None = None, environ: dict[str, str] | None
     if settings.chunk_overlap * 2 > settings.chunk_tokens:
         raise ConfigError(f"chunk_overlap: {settings.chunk_overlap} must be at most half of chunk_tokens ({settings.chunk_tokens})")
     check_collections(settings, str(path))
+    if settings.collections and settings.links is not None:
+        raise ConfigError(f"{source_of('links', path, environ, overrides)}: links: with collections, set links in "
+                          "each collection (collections.<name>.links): each is published at its own address")
     check_store(settings, str(path))
     if (settings.shard_count is None) != (settings.shard_id is None):
         raise ConfigError(f"{path}: shard_count and shard_id are set together (this process's shard of how many)")
@@ -261,6 +271,8 @@ def _from_env(key: str, raw: str) -> Any:
     kind = _KEYS[key]["kind"]
     if kind == "collections":
         raise ConfigError(f"{ENV_PREFIX}{key.upper()}: collections are set in the config file, not the environment")
+    if kind == "links":
+        return raw  # a URL template; headings and text_fragments are set in the config file
     if kind in ("paths", "ints"):
         return [item.strip() for item in raw.split(",") if item.strip()]
     if kind == "bool":
@@ -291,6 +303,8 @@ def _check(key: str, value: Any, source: str) -> Any:
         return None  # an optional setting left unset on purpose (threshold: null)
     if kind == "collections":
         return _collections(value, where)
+    if kind == "links":
+        return parse_link_settings(value, where)
     if kind == "paths":
         if isinstance(value, str):
             value = [value]
@@ -358,7 +372,8 @@ def _collections(value: Any, where: str) -> tuple[Collection, ...]:
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in raw):
                 raise ConfigError(f"{at}.{kind}: {raw!r} must be a list of numeric Discord ids")
             ids[kind] = tuple(raw)
-        found.append(Collection(name, tuple(docs), ids["guilds"], ids["channels"]))
+        found.append(Collection(name, tuple(docs), ids["guilds"], ids["channels"],
+                                parse_link_settings(spec.get("links"), f"{at}.links")))
     return tuple(found)
 
 
@@ -368,7 +383,10 @@ def as_display(settings: Settings) -> dict[str, Any]:
     for f in fields(settings):
         value = getattr(settings, f.name)
         if f.name == "collections":
-            value = {c.name: {k: list(v) for k, v in asdict(c).items() if k != "name"} for c in value}
+            value = {c.name: {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(c).items() if k != "name"}
+                     for c in value}
+        elif f.name == "links" and value is not None:
+            value = asdict(value)
         out[f.name] = list(value) if isinstance(value, tuple) else value
     out["qdrant_api_key"] = "set (hidden)" if settings.qdrant_api_key else None
     out["discord_token"] = "set (hidden)" if os.environ.get("DISCORD_TOKEN") else "not set"

@@ -102,7 +102,8 @@ class Library:
         index_dir, prefix = Path(self.settings.index_dir), self.settings.qdrant_prefix
         if self.settings.collections:  # each collection its own generations, in folders and in Qdrant
             index_dir, prefix = index_dir / name, f"{prefix}{name}-"
-        return replace(self.settings, docs=collection.docs, index_dir=str(index_dir), collections=(),
+        links = collection.links if self.settings.collections else self.settings.links
+        return replace(self.settings, docs=collection.docs, links=links, index_dir=str(index_dir), collections=(),
                        default_collection=None, dm_collection=None, qdrant_prefix=prefix)
 
     def service(self, name: str) -> CitebotService:

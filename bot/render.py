@@ -152,7 +152,10 @@ def render_text(answer: Answer, color: bool = False, width: int = 88) -> str:
                                        break_long_words=False, break_on_hyphens=False))
         lines.append("")
     lines.append("Sources")
-    lines.extend("  " + citation_line(e.citation) for e in answer.excerpts)
+    for e in answer.excerpts:
+        lines.append("  " + citation_line(e.citation))
+        if e.citation.url:
+            lines.append("      " + visible(e.citation.url))
     return "\n".join(lines)
 
 

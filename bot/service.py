@@ -18,6 +18,7 @@ from bot.answering.reader import OnnxReader, export_missing, find_reader
 from bot.answering.selector import OnnxSelector, find_selector
 from bot.answering.selector import export_missing as selector_export_missing
 from bot.config import Settings
+from bot.links import Linker, with_links
 from bot.types import Answer
 from index.chunking import ChunkSettings
 from index.converters import Limits, format_support
@@ -99,6 +100,7 @@ class CitebotService:
         self._checked_at = time.monotonic()
         self._damaged = ""
         self.warning = ""  # set when serving a fallback generation
+        self.linker = Linker(settings.links) if settings.links is not None else None
 
     @property
     def chunking(self) -> ChunkSettings:
@@ -229,8 +231,10 @@ class CitebotService:
         # The selector was trained on what the ranking makes of this many passages.
         searched = max(8, settings.k * 3, settings.selector.searched if settings.selector else 0)
         result = searcher.search(question, k=searched)
-        return answer_question(read_question(question), result.hits, settings, result.generation,
-                               result.term_weights)
+        answer = answer_question(read_question(question), result.hits, settings, result.generation,
+                                 result.term_weights)
+        generation = searcher.generation
+        return with_links(answer, self.linker, generation.document, generation.document_text)
 
     def warm_up(self) -> None:
         """Load the question encoder and run it once (the first run allocates and is slow), and

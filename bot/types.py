@@ -17,6 +17,7 @@ class Citation:
     start: int | None
     end: int | None
     page: int | None = None  # 1-based page of the excerpt's start, for paged formats (PDF)
+    url: str | None = None  # where people read it: page, section and quoted words (bot/links.py); None: no `links` set
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class Answer:
                         "n": e.citation.n, "path": e.citation.path, "file": e.citation.file,
                         "title": e.citation.title, "section": e.citation.section,
                         "author": e.citation.author, "page": e.citation.page,
-                        "start": e.citation.start, "end": e.citation.end,
+                        "start": e.citation.start, "end": e.citation.end, "url": e.citation.url,
                     },
                 }
                 for e in self.excerpts

@@ -14,7 +14,7 @@ from pathlib import Path
 from index.converters.base import FIELD_SEPARATOR, Converted, Field
 from index.converters.text import convert_text
 from index.errors import SkippedFile
-from index.markup import ATX_HEADING, MARKUP, Block, Heading, Layout, read_layout
+from index.markup import ATX_HEADING, MARKUP, Block, Heading, Layout, heading_text, read_layout
 
 _TITLE_MAX_CHARS = 150
 
@@ -28,7 +28,20 @@ class Section:
     end: int
 
 
-__all__ = ["FIELD_SEPARATOR", "Field", "Document", "Section", "build_document", "convert_text", "parse_document"]
+@dataclass(frozen=True)
+class HeadingMark:
+    """A heading of the document, where a link to its section lands: its words as the section
+    path names them, its level, where it starts in the text, and the id the file gives it ("":
+    none; a site's generator derives it from the words, bot/links.py)."""
+
+    start: int
+    level: int
+    title: str
+    anchor: str = ""
+
+
+__all__ = ["FIELD_SEPARATOR", "Field", "Document", "HeadingMark", "Section", "build_document", "convert_text",
+           "parse_document"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,8 @@ class Document:
     blocks: tuple[Block, ...] = ()  # code quoted whole, markup neither quoted nor matched
     pages: tuple[int, ...] = ()  # where each page starts in text (PDF); () when the format has none
     converter: str = ""  # the converter's name/version that read it
+    headings: tuple[HeadingMark, ...] = ()
+    first_line: int = 0  # the file's line (from 1) where text starts, when text is its own lines; 0: converted
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -109,7 +124,23 @@ def build_document(converted: Converted, sha256: str, path: str, relpath: str, c
         blocks=layout.blocks,
         pages=converted.pages,
         converter=converter,
+        headings=_heading_marks(layout, converted.anchors),
+        first_line=converted.first_line,
     )
+
+
+def _heading_marks(layout: Layout, anchors: tuple[tuple[str, str], ...]) -> tuple[HeadingMark, ...]:
+    """The layout's headings with the ids the converter found for them, matched in order by
+    their words (a converter's heading that the layout did not read as one is passed over)."""
+    marks, at = [], 0
+    for heading in layout.headings:
+        anchor = ""
+        for k in range(at, len(anchors)):
+            if heading_text(anchors[k][0]) == heading.title:
+                anchor, at = anchors[k][1], k + 1
+                break
+        marks.append(HeadingMark(heading.start, heading.level, heading.title, anchor))
+    return tuple(marks)
 
 
 def parse_document(data: bytes, path: str, relpath: str) -> Document:

@@ -18,8 +18,9 @@ from typing import Protocol
 import numpy as np
 
 from index.chunking import ChunkSettings, Passage
+from index.documents import HeadingMark
 
-FORMAT_VERSION = 9  # bump when stored data or its tokenization changes
+FORMAT_VERSION = 10  # bump when stored data or its tokenization changes
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,29 @@ class DocumentInfo:
     indexed_at: float
     converter: str = ""  # name/version of the converter that read it (index/converters/)
     pages: tuple[int, ...] = ()  # where each page starts in its text; () for formats without pages
+    headings: tuple[HeadingMark, ...] = ()  # where links to its sections land (bot/links.py)
+    first_line: int = 0  # the file's line (from 1) where its text starts; 0: the text was converted from the file
+    revision: str = ""  # the git commit whose copy of the file is exactly what was indexed; "": none known
 
     def page_at(self, offset: int | None) -> int | None:
         """The 1-based page an offset of the text falls on, or None for a format without pages."""
         if not self.pages or offset is None:
             return None
         return bisect.bisect_right(self.pages, offset)
+
+    def heading_at(self, offset: int | None) -> int | None:
+        """The index in headings of the heading whose section holds offset (None: before any)."""
+        if offset is None or not self.headings or self.headings[0].start > offset:
+            return None
+        return bisect.bisect_right([h.start for h in self.headings], offset) - 1
+
+    def stored_headings(self) -> list[list]:
+        """headings as JSON: [[start, level, title, anchor], ...]."""
+        return [[h.start, h.level, h.title, h.anchor] for h in self.headings]
+
+    @staticmethod
+    def headings_of(stored: list) -> tuple[HeadingMark, ...]:
+        return tuple(HeadingMark(int(start), int(level), str(title), str(anchor)) for start, level, title, anchor in stored)
 
 
 @dataclass(frozen=True)

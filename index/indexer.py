@@ -17,6 +17,7 @@ from index.documents import Document, build_document, iter_candidate_files, read
 from index.embedding import Embedder
 from index.errors import DocsError, IndexCorrupt, IndexEmpty, NothingIndexed, SkippedFile
 from index.generation import Compatibility, DocumentInfo, DocumentRows, GenerationStore
+from index.revisions import read_checkout
 
 ProgressFactory = Callable[[int], Callable[[int], None]]  # total documents -> advance(documents done)
 # Documents parsed and embedded together: enough passages for full, length-sorted batches,
@@ -60,6 +61,7 @@ class SourceFile:
     data: bytes
     sha256: str
     converter: Converter
+    revision: str = ""  # the git commit holding exactly these bytes at this path ("": none; index/revisions.py)
 
 
 def scan_docs(docs_folders: Sequence[str], max_file_bytes: int,
@@ -73,6 +75,7 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int,
             raise DocsError(f"docs folder {folder} does not exist")
         if not root.is_dir():
             raise DocsError(f"docs folder {folder} is not a folder")
+        checkout = read_checkout(root)
         for file in iter_candidate_files(root):
             relpath = file.relative_to(root).as_posix()
             shown = shown_path(folder, relpath)
@@ -91,7 +94,8 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int,
             except SkippedFile as why:
                 skipped.append(Skipped(shown, str(why), sha256))
                 continue
-            files.append(SourceFile(shown, relpath, file, data, sha256, converter))
+            revision = checkout.revision_of(relpath, data) if checkout else ""
+            files.append(SourceFile(shown, relpath, file, data, sha256, converter, revision))
     return files, skipped
 
 
@@ -196,7 +200,9 @@ def update_index(
                     # Unchanged, or turned bad: a bad document keeps its last good version until fixed.
                     if path not in unchanged_set:
                         kept_bad.append(path)
-                    yield previous.document_rows(path)
+                        yield previous.document_rows(path)
+                    else:
+                        yield _same_rows(previous.document_rows(path), current[path])
             for s in skipped:
                 why = s.reason
                 if s.path in kept_bad and "previous version" not in why:
@@ -232,8 +238,16 @@ def _same_content(f: SourceFile, gone: dict[tuple[str, str], list[DocumentInfo]]
     return None
 
 
+def _same_rows(rows: DocumentRows, f: SourceFile) -> DocumentRows:
+    """An unchanged document's rows, naming the commit that holds it now when one does (the
+    one it was read at holds it too, but may be older than the branch's history people browse)."""
+    if f.revision and f.revision != rows.document.revision:
+        rows.document = replace(rows.document, revision=f.revision)
+    return rows
+
+
 def _moved_rows(rows: DocumentRows, f: SourceFile) -> DocumentRows:
-    info = replace(rows.document, path=f.path, relpath=f.relpath, indexed_at=time.time())
+    info = replace(rows.document, path=f.path, relpath=f.relpath, indexed_at=time.time(), revision=f.revision)
     passages = [replace(p, doc_path=f.path) for p in rows.passages]
     return DocumentRows(info, rows.text, passages, rows.vectors, rows.sentence_vectors)
 
@@ -274,7 +288,7 @@ def _embed_documents(
         tick = progress(len(files)) if progress and files else None
         for start in range(0, len(files), _EMBED_BATCH_FILES):
             batch = files[start:start + _EMBED_BATCH_FILES]
-            parsed: list[tuple[Document, list[Passage]]] = []
+            parsed: list[tuple[Document, list[Passage], str]] = []
             for f in batch:
                 try:
                     doc = read_document(f, worker)
@@ -285,12 +299,12 @@ def _embed_documents(
                 if not passages:
                     skipped.append(Skipped(f.path, "no text to index (only images, headings or blank lines)", f.sha256))
                     continue
-                parsed.append((doc, passages))
-            all_passages = [p for _, passages in parsed for p in passages]
+                parsed.append((doc, passages, f.revision))
+            all_passages = [p for _, passages, _ in parsed for p in passages]
             # Each passage is embedded after its context line, so its sentences are read in context
             # too; their offsets move by the context's length. What is embedded is the matched text:
             # markup blanked out, same length, so the offsets hold.
-            titles = [doc.title for doc, passages in parsed for _ in passages]
+            titles = [doc.title for doc, passages, _ in parsed for _ in passages]
             contexts = [context_line(title, p.section) + "\n" for title, p in zip(titles, all_passages)]
             matched = [matched_text(p) for p in all_passages]
             texts = [context + m for context, m in zip(contexts, matched)]
@@ -303,10 +317,11 @@ def _embed_documents(
                                          if texts else (None, []))
             at = 0
             now = time.time()
-            for doc, passages in parsed:
+            for doc, passages, revision in parsed:
                 n = len(passages)
                 yield DocumentRows(
-                    DocumentInfo(doc.path, doc.relpath, doc.title, doc.author, doc.sha256, n, now, doc.converter, doc.pages),
+                    DocumentInfo(doc.path, doc.relpath, doc.title, doc.author, doc.sha256, n, now, doc.converter,
+                                 doc.pages, doc.headings, doc.first_line, revision),
                     doc.text,
                     passages,
                     np.asarray(vectors[at:at + n]),

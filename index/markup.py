@@ -170,13 +170,13 @@ def read_layout(text: str, markup: str) -> Layout:
         if heading is not None:
             level, used = heading
             title = lines[k + used - 2][2].strip() if used == 3 else line.strip()
-            headings.append(Heading(start, lines[k + used - 1][1], level, _heading_text(title)))
+            headings.append(Heading(start, lines[k + used - 1][1], level, heading_text(title)))
             _cover(covered, k, k + used - 1)
             k += used
             continue
         atx = ATX_HEADING.match(line) if short else None
         if atx and markup != "rst":
-            headings.append(Heading(start, end, len(atx.group(1)), _heading_text(atx.group(2).strip())))
+            headings.append(Heading(start, end, len(atx.group(1)), heading_text(atx.group(2).strip())))
             covered[k] = True
         elif markup == "rst" and line.rstrip().endswith("::") and not covered[k]:
             body_start = _next_nonblank(lines, k + 1)
@@ -287,7 +287,7 @@ _ESCAPE = re.compile(r"\\(.)")
 _INLINE_MARKUP = re.compile(r"``|\*\*|(?<!\w):[\w.-]+(?::[\w.-]+)?:(?=`)|`_?_?|\|(?=\w)|(?<=\w)\|_?")
 
 
-def _heading_text(title: str) -> str:
+def heading_text(title: str) -> str:
     """A heading as words: rST escapes, roles and literal marks dropped."""
     return " ".join(_INLINE_MARKUP.sub("", _ESCAPE.sub(r"\1", title)).split())
 

@@ -223,12 +223,14 @@ def _passage_of(payload: dict) -> Passage:
 def _document_payload(doc: DocumentInfo, parts: int) -> dict:
     return {"record": "document", "path": doc.path, "relpath": doc.relpath, "title": doc.title, "author": doc.author,
             "sha256": doc.sha256, "passages": doc.passages, "indexed_at": doc.indexed_at,
-            "converter": doc.converter, "pages": list(doc.pages), "text_parts": parts}
+            "converter": doc.converter, "pages": list(doc.pages), "headings": doc.stored_headings(),
+            "first_line": doc.first_line, "revision": doc.revision, "text_parts": parts}
 
 
 def _document_of(payload: dict) -> DocumentInfo:
     return DocumentInfo(payload["path"], payload["relpath"], payload["title"], payload["author"], payload["sha256"],
-                        payload["passages"], payload["indexed_at"], payload["converter"], tuple(payload["pages"]))
+                        payload["passages"], payload["indexed_at"], payload["converter"], tuple(payload["pages"]),
+                        DocumentInfo.headings_of(payload["headings"]), payload["first_line"], payload["revision"])
 
 
 class QdrantGeneration:

@@ -60,7 +60,9 @@ _SCHEMA = """
 CREATE TABLE documents (
     path TEXT PRIMARY KEY, relpath TEXT NOT NULL, title TEXT NOT NULL, author TEXT NOT NULL,
     sha256 TEXT NOT NULL, text TEXT NOT NULL, indexed_at REAL NOT NULL, passages INTEGER NOT NULL,
-    converter TEXT NOT NULL, pages TEXT NOT NULL
+    converter TEXT NOT NULL, pages TEXT NOT NULL,
+    headings TEXT NOT NULL,  -- JSON [[start, level, title, anchor], ...]
+    first_line INTEGER NOT NULL, revision TEXT NOT NULL
 );
 CREATE TABLE passages (
     id INTEGER PRIMARY KEY, doc_path TEXT NOT NULL, kind TEXT NOT NULL, section TEXT NOT NULL,
@@ -171,9 +173,10 @@ def _write_files(folder, compat, dim, docs_folders, rows, skipped, dense_choice)
         for item in rows:
             doc = item.document
             db.execute(
-                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (doc.path, doc.relpath, doc.title, doc.author, doc.sha256, item.text, doc.indexed_at, doc.passages,
-                 doc.converter, json.dumps(list(doc.pages))),
+                 doc.converter, json.dumps(list(doc.pages)), json.dumps(doc.stored_headings(), ensure_ascii=False),
+                 doc.first_line, doc.revision),
             )
             passage_rows, sentence_rows = [], []
             for passage, sent_vecs in zip(item.passages, item.sentence_vectors, strict=True):
@@ -517,11 +520,13 @@ class FaissGeneration:
         return DocumentRows(_document_info(info[:-1]), info[-1], passages, vectors, sentence_vectors)
 
 
-_INFO_COLUMNS = "path, relpath, title, author, sha256, passages, indexed_at, converter, pages"
+_INFO_COLUMNS = "path, relpath, title, author, sha256, passages, indexed_at, converter, pages, headings, first_line, revision"
 
 
 def _document_info(row) -> DocumentInfo:
-    return DocumentInfo(*row[:-1], pages=tuple(json.loads(row[-1])))
+    *fixed, pages, headings, first_line, revision = row
+    return DocumentInfo(*fixed, pages=tuple(json.loads(pages)), headings=DocumentInfo.headings_of(json.loads(headings)),
+                        first_line=first_line, revision=revision)
 
 
 def load_generation(index_dir: Path, compat: Compatibility | None = None, name: str | None = None) -> FaissGeneration:

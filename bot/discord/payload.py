@@ -10,7 +10,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.types import Answer, Excerpt
+from bot.types import Answer, Citation, Excerpt
 from bot.render import as_read, citation_line, segments, visible
 
 CONTENT_MAX = 2000
@@ -130,8 +130,7 @@ def answer_payload(answer: Answer, start: int = 0, count: int = 2) -> Payload:
             break
         parts.append(block)
         used += len(block) + 2
-    sources = [escaped_within(citation_line(e.citation), 300) for e in shown[:len(parts)]]
-    fields = [{"name": "Sources", "value": _join_within(sources, FIELD_VALUE_MAX), "inline": False}]
+    fields = [{"name": "Sources", "value": _sources(shown[:len(parts)]), "inline": False}]
     remaining = len(answer.excerpts) - start - len(parts)
     footer = "Quoted verbatim from the documents"
     if remaining > 0:
@@ -139,6 +138,32 @@ def answer_payload(answer: Answer, start: int = 0, count: int = 2) -> Payload:
     embed = {"title": title, "description": "\n\n".join(parts), "color": COLOR_ANSWER,
              "fields": fields, "footer": {"text": footer}}
     return Payload("", _fit(embed))
+
+
+LINK_TEXT_MAX = 120  # characters of a source's title and section shown as its link
+
+
+def source_line(c: Citation, linked: bool = True) -> str:
+    """A source as Discord shows it: `[1] [Title › Section](url)` when the citation has an
+    address, else its full citation line; the words escaped, the address as built (bot/links.py
+    percent-encodes everything a document supplies in it)."""
+    if not (linked and c.url):
+        return escaped_within(citation_line(c), 300)
+    title = f"{c.title} — {c.author}" if c.author else c.title
+    words = " › ".join(part for part in (title, c.section, f"p. {c.page}" if c.page is not None else "") if part)
+    return f"{escape(f'[{c.n}]')} [{escaped_within(words, LINK_TEXT_MAX)}]({c.url})"
+
+
+def _sources(shown: Sequence[Excerpt]) -> str:
+    """The Sources field: each source linked while they fit in a field, the longest links
+    given up first (their lines then name the file instead)."""
+    linked = [bool(e.citation.url) for e in shown]
+    while True:
+        lines = [source_line(e.citation, link) for e, link in zip(shown, linked)]
+        if len("\n".join(lines)) <= FIELD_VALUE_MAX or not any(linked):
+            return _join_within(lines, FIELD_VALUE_MAX)
+        longest = max((k for k in range(len(shown)) if linked[k]), key=lambda k: len(lines[k]))
+        linked[longest] = False
 
 
 def _join_within(lines: Sequence[str], limit: int) -> str:

@@ -46,6 +46,10 @@ class Converted:
     fields: tuple[Field, ...] = ()
     pages: tuple[int, ...] = ()  # where each page starts in text; () for formats without pages
     outline: tuple[OutlineEntry, ...] = ()  # headings the file declares; () = read them from the markup
+    # (heading words as written in text, the id the page gives that heading), in page order:
+    # where a link to the section lands (an HTML page's own anchors; Markdown and rST have none).
+    anchors: tuple[tuple[str, str], ...] = ()
+    first_line: int = 0  # the file's line (from 1) where text starts when text is the file's own lines; 0: converted
 
 
 @dataclass(frozen=True)

@@ -86,14 +86,17 @@ def convert_html(data: bytes, relpath: str, limits: Limits) -> Converted:
     root = _main_content(soup)
     if root is None:
         raise SkippedFile("no main content found in the HTML page")
+    _mark_anchors(root)  # before the permalinks that name some of them are removed
     _clean(root)
+    writer = _markdown_class()()
     try:
-        text = _tidy(_markdown_class()().convert_soup(root))
+        text = _tidy(writer.convert_soup(root))
     except RecursionError:  # _depth bounds the nesting; this is only the last guard
         raise SkippedFile(f"HTML nested over {_MAX_DEPTH} elements deep") from None
     if not text.strip():
         raise SkippedFile("no main content found in the HTML page")
-    return Converted(text=text, markup=WRITTEN_MARKDOWN, title=_title(soup, root, text), author=_author(soup))
+    return Converted(text=text, markup=WRITTEN_MARKDOWN, title=_title(soup, root, text), author=_author(soup),
+                     anchors=tuple(writer.anchors))
 
 
 def sniff_html(head: bytes) -> bool:
@@ -165,6 +168,44 @@ def _clean(root) -> None:
         tag.name = "div"
 
 
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+_ANCHOR = "data-citebot-anchor"  # set on a heading here, read when it is written (never in the text)
+_PERMALINK_CLASSES = frozenset({"headerlink", "header", "anchor", "hash-link", "heading-anchor", "anchorjs-link"})
+
+
+def _mark_anchors(root) -> None:
+    """Note on each heading the id a link to its section uses, as the page has it: the heading's
+    own id (mdBook, MkDocs, Jekyll, Docusaurus), the target of its permalink (Sphinx), an empty
+    named anchor inside it (DocBook), or the id of the section it opens."""
+    for heading in root.find_all(_HEADINGS):
+        anchor = _anchor_of(heading)
+        if anchor:
+            heading[_ANCHOR] = anchor
+
+
+def _anchor_of(heading) -> str:
+    if _is_id(own := heading.get("id")):
+        return own
+    for link in heading.find_all("a"):
+        href = str(link.get("href", ""))
+        classes = set(link.get("class") or ())
+        if href.startswith("#") and _is_id(href[1:]) and (
+                classes & _PERMALINK_CLASSES or link.get_text(strip=True) in _PERMALINK_TEXT):
+            return href[1:]
+    for named in heading.find_all("a"):
+        for key in ("id", "name"):
+            if not named.get("href") and _is_id(value := named.get(key)):
+                return value
+    parent = heading.parent
+    if parent is not None and _is_id(parent_id := parent.get("id")) and parent.find(_HEADINGS) is heading:
+        return parent_id
+    return ""
+
+
+def _is_id(value) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 200 and not any(c.isspace() for c in value)
+
+
 # ------------------------------------------------------------------------------------ to Markdown
 
 
@@ -186,6 +227,10 @@ def _markdown_class():
             wrap_width = None
             table_infer_header = True
             strip_document = "strip"
+
+        def __init__(self, **options):
+            super().__init__(**options)
+            self.anchors: list[tuple[str, str]] = []  # (heading words, id) of each heading written
 
         def convert_soup(self, soup):
             return self.process_tag(soup, parent_tags=set())
@@ -212,6 +257,7 @@ def _markdown_class():
             text = " ".join(text.split())
             if "_inline" in parent_tags or not text:
                 return f" {text} " if text else ""
+            self.anchors.append((text, str(el.get(_ANCHOR, ""))))
             return f"\n\n{'#' * max(1, min(6, n))} {text}\n\n"
 
         def convert_code(self, el, text, parent_tags):
@@ -359,5 +405,5 @@ def _author(soup) -> str:
     return " ".join(str(meta.get("content", "")).split()) if meta is not None else ""
 
 
-HTML = Converter(name="html", version=3, suffixes=(".html", ".htm", ".xhtml"), convert=convert_html,
+HTML = Converter(name="html", version=4, suffixes=(".html", ".htm", ".xhtml"), convert=convert_html,
                  sniff=sniff_html, label="HTML", modules=("bs4", "soupsieve", "markdownify"))

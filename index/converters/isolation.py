@@ -131,6 +131,7 @@ def _converted(data: dict) -> Converted:
         text=data["text"], markup=data["markup"], title=data["title"], author=data["author"],
         fields=tuple(Field(**f) for f in data["fields"]), pages=tuple(data["pages"]),
         outline=tuple(OutlineEntry(**e) for e in data["outline"]),
+        anchors=tuple((str(words), str(anchor)) for words, anchor in data["anchors"]), first_line=int(data["first_line"]),
     )
 
 

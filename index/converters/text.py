@@ -65,11 +65,14 @@ def convert_text(data: bytes, relpath: str, limits: Limits | None = None) -> Con
         fields = tuple(_fields(front))
     except RecursionError:
         raise SkippedFile("front matter is nested too deeply to read") from None
+    # The body is the file's own lines after the front matter: a link can name them.
+    first_line = raw[:len(raw) - len(body)].count("\n") + 1
     body = fix_text(body)
     if not body.strip() and not front:
         raise SkippedFile("empty file")
     return Converted(text=body, markup=markup_of(relpath, body), title=_front_str(front, "title"),
-                     author=_front_str(front, "author") or _front_str(front, "publisher"), fields=fields)
+                     author=_front_str(front, "author") or _front_str(front, "publisher"), fields=fields,
+                     first_line=first_line)
 
 
 def _uses_aliases(text: str) -> bool:

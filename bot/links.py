@@ -1,0 +1,314 @@
+"""A citation -> the address where people read it: the page, the section, the quoted words.
+
+A collection's `links` setting names where its documents are published (a docs site, or a
+repository view). The address is built from that template and what the index knows of the
+document, never from its text as markup: the page's own heading ids (HTML), or the heading
+ids the site's generator derives from the heading's words (GitHub, GitLab, MkDocs, Sphinx);
+the quoted words as a text fragment (``#:~:text=start,end``) so a browser scrolls to them and
+marks them; source line ranges for a repository view; ``#page=N`` for a PDF. Every piece a
+document supplies is percent-encoded, so it cannot add a target, a scheme or markup.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import PurePosixPath
+from urllib.parse import quote
+
+from bot.render import segments
+from bot.types import Answer, Excerpt
+from index.errors import ConfigError
+from index.generation import DocumentInfo
+
+PLACEHOLDERS = {
+    "path": "the file's path inside its docs folder (`tutorial/venv.html`)",
+    "stem": "that path without its suffix, an index or README page naming its folder (`tutorial/venv`)",
+    "rev": "the git commit whose copy of the file is the one indexed (docs folders in a git checkout)",
+    "first": "the excerpt's first line in the file (Markdown, rST and text files)",
+    "last": "the excerpt's last line in the file",
+}
+LINE_PLACEHOLDERS = frozenset({"first", "last"})
+HEADING_RULES = ("none", "github", "gitlab", "mkdocs", "sphinx")
+_INDEX_STEMS = frozenset({"index", "readme", "_index"})
+_URL_SHAPE = re.compile(r"^https?://[^/\s?#]+")
+# A template is an address: these would end it, or end the Markdown link it is shown in.
+_NOT_IN_URL = re.compile(r"[\s<>\"'`()\[\]\\^|]")
+FRAGMENT_WORDS = 6  # words of the quote at each end of a text fragment
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """A collection's `links:` setting (README, Citation links)."""
+
+    url: str  # the template: https://docs.python.org/3.11/{path}
+    headings: str = "none"  # how the site names the headings of Markdown/rST files: HEADING_RULES
+    text_fragments: bool = True  # mark the quoted words (#:~:text=) on web pages
+
+
+def parse_link_settings(value, where: str) -> LinkSettings | None:
+    """The `links` value of a config (a template, or {url, headings, text_fragments}); errors name where."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = {"url": value}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: expected a URL template or {{url: ..., headings: ..., text_fragments: ...}}")
+    unknown = [k for k in value if k not in ("url", "headings", "text_fragments")]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known keys: url, headings, text_fragments")
+    url = value.get("url")
+    if not isinstance(url, str) or not url:
+        raise ConfigError(f"{where}.url: a URL template is needed, e.g. https://docs.example.org/{{path}}")
+    check_template(url, f"{where}.url")
+    headings = value.get("headings", "none")
+    if not isinstance(headings, str) or headings.lower() not in HEADING_RULES:
+        raise ConfigError(f"{where}.headings: {headings!r} is not one of {', '.join(HEADING_RULES)}")
+    fragments = value.get("text_fragments", True)
+    if not isinstance(fragments, bool):
+        raise ConfigError(f"{where}.text_fragments: {fragments!r} must be true or false")
+    return LinkSettings(url, headings.lower(), fragments)
+
+
+def check_template(url: str, where: str) -> None:
+    if not _URL_SHAPE.match(url):
+        raise ConfigError(f"{where}: {url!r} must start with http:// or https:// and a host")
+    if bad := _NOT_IN_URL.search(url):
+        raise ConfigError(f"{where}: {url!r} holds {bad.group()!r}, which cannot stand in a link; percent-encode it")
+    try:
+        fields = list(string.Formatter().parse(url))
+    except ValueError as err:
+        raise ConfigError(f"{where}: {url!r} is not a template ({err}); write a literal brace as {{{{ or }}}}") from None
+    for _, name, spec, conversion in fields:
+        if name is None:
+            continue
+        if name not in PLACEHOLDERS or spec or conversion:
+            raise ConfigError(f"{where}: {{{name}{'!' + conversion if conversion else ''}{':' + spec if spec else ''}}} "
+                              f"is not a placeholder; known: {', '.join('{' + p + '}' for p in PLACEHOLDERS)}")
+
+
+# ----------------------------------------------------------------------------------- heading ids
+
+
+def _github_slug(words: str) -> str:
+    """github-slugger (GitHub, Docusaurus): lower case, everything but letters, marks, digits,
+    connectors, '-' and ' ' removed, each space a '-'."""
+    kept = "".join(c for c in words.lower() if c in "- " or unicodedata.category(c)[0] in "LM"
+                   or unicodedata.category(c) in ("Nd", "Nl", "Pc"))
+    return kept.replace(" ", "-")
+
+
+def _gitlab_slug(words: str) -> str:
+    """GitLab's Markdown: lower case, what is not a word character, '-' or ' ' removed, spaces
+    to '-', runs of '-' squeezed to one."""
+    kept = re.sub(r"[^\w\- ]", "", words.strip().lower())
+    return re.sub(r"-{2,}", "-", kept.replace(" ", "-"))
+
+
+def _numbered(slug: Callable[[str], str]) -> Callable[[Sequence[str]], list[str]]:
+    """GitHub's and GitLab's duplicates: foo, foo-1, foo-2."""
+    def ids(titles: Sequence[str]) -> list[str]:
+        seen: dict[str, int] = {}
+        out = []
+        for title in titles:
+            base = result = slug(title)
+            while result in seen:
+                seen[base] = seen.get(base, 0) + 1
+                result = f"{base}-{seen[base]}"
+            seen.setdefault(result, 0)
+            out.append(result)
+        return out
+    return ids
+
+
+_EXPLICIT_ID = re.compile(r"\s*\{\s*#([\w:.-]+)[^{}]*\}\s*$")  # "## Title {#custom-id}" (attr_list)
+
+
+def _mkdocs_ids(titles: Sequence[str]) -> list[str]:
+    """Python-Markdown's table of contents (MkDocs): an id written after the heading (attr_list),
+    else its own slugify, with foo_1 duplicates."""
+    from markdown.extensions.toc import slugify, unique
+
+    explicit = [_EXPLICIT_ID.search(title) for title in titles]
+    used = {m.group(1) for m in explicit if m}
+    return [m.group(1) if m else unique(slugify(title, "-"), used) for title, m in zip(titles, explicit)]
+
+
+def _sphinx_ids(titles: Sequence[str]) -> list[str]:
+    """Sphinx, through docutils: make_id of the title; a title whose id is taken, or which has
+    none, gets docutils' numbered id (id1, id2, ...)."""
+    from docutils.nodes import make_id
+
+    used: set[str] = set()
+    counter = 0
+    out = []
+    for title in titles:
+        made = make_id(" ".join(title.split()))
+        while not made or made in used:
+            counter += 1
+            made = f"id{counter}"
+        used.add(made)
+        out.append(made)
+    return out
+
+
+_RULES: dict[str, Callable[[Sequence[str]], list[str]]] = {
+    "github": _numbered(_github_slug), "gitlab": _numbered(_gitlab_slug), "mkdocs": _mkdocs_ids, "sphinx": _sphinx_ids,
+}
+
+
+def heading_ids(titles: Sequence[str], rule: str) -> list[str]:
+    """The id each heading of a page gets from its words, in page order, under a generator's rule."""
+    return _RULES[rule](titles) if rule in _RULES else ["" for _ in titles]
+
+
+@lru_cache(maxsize=512)
+def _derived_ids(titles: tuple[str, ...], rule: str) -> tuple[str, ...]:
+    return tuple(heading_ids(titles, rule))
+
+
+def section_anchor(doc: DocumentInfo, offset: int | None, rule: str) -> str:
+    """The id of the heading whose section holds offset: the page's own (HTML), else the one
+    the generator derives ("" when neither is known)."""
+    at = doc.heading_at(offset)
+    if at is None:
+        return ""
+    own = doc.headings[at].anchor
+    if own or doc.first_line == 0:  # a converted page has only the ids it wrote itself
+        return own
+    return _derived_ids(tuple(h.title for h in doc.headings), rule)[at]
+
+
+# ----------------------------------------------------------------------------------- text fragment
+
+
+_SAFE_WORD = re.compile(r"[\w.,;:!?()%+=/@&-]+")  # what reads the same on the page as in the text
+
+
+def _safe(word: str) -> bool:
+    """A word shown on the page exactly as stored: no quotes (typographers curl them), no
+    Markdown marks, no '--' or '...' (made into dashes and ellipses), no emphasis underscores."""
+    return (bool(_SAFE_WORD.fullmatch(word)) and any(c.isalnum() for c in word) and "--" not in word
+            and "..." not in word and not word.startswith("_") and not word.endswith("_"))
+
+
+def _runs(line: str) -> list[list[str]]:
+    runs: list[list[str]] = [[]]
+    for word in line.split():
+        if _safe(word):
+            runs[-1].append(word)
+        elif runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
+
+
+def text_directive(e: Excerpt) -> str:
+    """`text=start,end` for the excerpt's prose, percent-encoded as the text fragments spec
+    asks ("" when no run of three words reads the same on the page)."""
+    lines = [line for part in segments(e) if part.kind == "prose" for line in part.text.split("\n") if line.strip()]
+    runs = [run for line in lines for run in _runs(line) if len(run) >= 3]
+    if not runs:
+        return ""
+    if len(runs) == 1 and len(runs[0]) <= FRAGMENT_WORDS * 2:
+        return "text=" + _encoded(" ".join(runs[0]))
+    start, end = runs[0][:FRAGMENT_WORDS], runs[-1][-FRAGMENT_WORDS:]
+    return "text=" + _encoded(" ".join(start)) + "," + _encoded(" ".join(end))
+
+
+def _encoded(words: str) -> str:
+    """Percent-encoded for a text directive: '-', ',' and '&' have meaning there too."""
+    return quote(words, safe="").replace("-", "%2D")
+
+
+# ----------------------------------------------------------------------------------- the link
+
+
+def _stem(relpath: str) -> str:
+    path = PurePosixPath(relpath)
+    stem = path.with_suffix("") if path.suffix else path
+    if stem.name.lower() in _INDEX_STEMS:
+        stem = stem.parent
+    return "" if str(stem) == "." else str(stem)
+
+
+def _line_of(text: str, first_line: int, offset: int) -> int:
+    return first_line + text.count("\n", 0, offset)
+
+
+@dataclass(frozen=True)
+class Linker:
+    """Builds each citation's address from one collection's LinkSettings."""
+
+    settings: LinkSettings
+
+    @property
+    def wants_lines(self) -> bool:
+        return any(name in LINE_PLACEHOLDERS for _, name, _, _ in string.Formatter().parse(self.settings.url))
+
+    def url(self, e: Excerpt, doc: DocumentInfo, text: str = "") -> str | None:
+        """The address of an excerpt (None when the template needs what this document lacks: a
+        commit for {rev}). text: the document's stored text, for {first} and {last}."""
+        c = e.citation
+        values = {"path": quote(c.path, safe="/"), "stem": quote(_stem(c.path), safe="/")}
+        if "{rev}" in self.settings.url:
+            if not doc.revision:
+                return None
+            values["rev"] = doc.revision
+        lines = doc.first_line > 0 and c.start is not None and c.end is not None and bool(text)
+        if lines:
+            values["first"] = str(_line_of(text, doc.first_line, c.start))
+            values["last"] = str(_line_of(text, doc.first_line, max(c.start, c.end - 1)))
+        template = self.settings.url
+        if "#" in template:
+            base, fragment = template.split("#", 1)
+            if not lines and any(f"{{{name}}}" in fragment for name in LINE_PLACEHOLDERS):
+                fragment = ""  # no source lines to name: the file itself
+            return _address(base, values) + (f"#{_fill(fragment, values)}" if fragment else "")
+        address = _address(template, values)
+        if any(f"{{{name}}}" in template for name in LINE_PLACEHOLDERS) and not lines:
+            return None
+        if c.page is not None:
+            return f"{address}#page={c.page}"
+        anchor = section_anchor(doc, c.start, self.settings.headings)
+        directive = text_directive(e) if self.settings.text_fragments and e.kind == "text" else ""
+        # Only unreserved characters stay: a page's id cannot add a directive (":~:") or end the link.
+        fragment = quote(anchor, safe="-._~") + (f":~:{directive}" if directive else "")
+        return f"{address}#{fragment}" if fragment else address
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    out = []
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out.append(literal)
+        if name is not None:
+            out.append(values.get(name, ""))
+    return "".join(out)
+
+
+def _address(template: str, values: dict[str, str]) -> str:
+    """The template filled, its path without the '//' an empty {stem} leaves."""
+    scheme, _, rest = _fill(template, values).partition("://")
+    host, slash, path = rest.partition("/")
+    path, mark, query = (slash + path).partition("?")
+    return f"{scheme}://{host}{re.sub(r'/{2,}', '/', path)}{mark}{query}"  # an empty {stem} leaves no '//'
+
+
+def with_links(answer: Answer, linker: Linker | None, document: Callable[[str], DocumentInfo | None],
+               text_of: Callable[[str], str]) -> Answer:
+    """The answer with each citation's url set (unchanged without a linker)."""
+    if linker is None or not answer.excerpts:
+        return answer
+    excerpts = []
+    for e in answer.excerpts:
+        doc = document(e.citation.file)
+        url = None
+        if doc is not None:
+            text = text_of(doc.path) if linker.wants_lines and doc.first_line else ""
+            url = linker.url(e, doc, text)
+        excerpts.append(replace(e, citation=replace(e.citation, url=url)))
+    return replace(answer, excerpts=tuple(excerpts))
+
