@@ -27,7 +27,9 @@ from index.generation import DocumentInfo
 
 PLACEHOLDERS = {
     "path": "the file's path inside its docs folder (`tutorial/venv.html`)",
-    "stem": "that path without its suffix, an index or README page naming its folder (`tutorial/venv`)",
+    "stem": "that path without its suffix, an index or README page naming its folder, as sites that serve "
+            "folders address pages (`tutorial/venv`; `tutorial/index.md`: `tutorial`)",
+    "base": "the path without its suffix, as it is (`tutorial/index`), as `{base}.html` for Sphinx's pages",
     "rev": "the git commit whose copy of the file is the one indexed (docs folders in a git checkout)",
     "first": "the excerpt's first line in the file (Markdown, rST and text files)",
     "last": "the excerpt's last line in the file",
@@ -186,31 +188,53 @@ def section_anchor(doc: DocumentInfo, offset: int | None, rule: str) -> str:
 # ----------------------------------------------------------------------------------- text fragment
 
 
-_SAFE_WORD = re.compile(r"[\w.,;:!?()%+=/@&-]+")  # what reads the same on the page as in the text
+_SOURCE_WORD = re.compile(r"[\w.,;:!?()%+=/@&-]+")
+_NOT_ON_PAGE = re.compile(r"[`*|\[\]<>\\\ufffc]")  # what a converter writes around words (code, tables, links)
 
 
-def _safe(word: str) -> bool:
-    """A word shown on the page exactly as stored: no quotes (typographers curl them), no
-    Markdown marks, no '--' or '...' (made into dashes and ellipses), no emphasis underscores."""
-    return (bool(_SAFE_WORD.fullmatch(word)) and any(c.isalnum() for c in word) and "--" not in word
-            and "..." not in word and not word.startswith("_") and not word.endswith("_"))
+def _safe(word: str, converted: bool) -> bool:
+    """A word the page shows exactly as stored. A page's own text (converted from HTML) is what
+    it shows, less the marks the converter wrote; a source's text (Markdown, rST) loses its marks
+    and its quotes, dashes and ellipses may be typeset ("" -> “”, -- -> –, ... -> …)."""
+    if not any(c.isalnum() for c in word):
+        return False
+    if converted:
+        return not _NOT_ON_PAGE.search(word)
+    return (bool(_SOURCE_WORD.fullmatch(word)) and "--" not in word and "..." not in word
+            and not word.startswith("_") and not word.endswith("_"))
 
 
-def _runs(line: str) -> list[list[str]]:
+def _runs(line: str, converted: bool) -> list[list[str]]:
     runs: list[list[str]] = [[]]
     for word in line.split():
-        if _safe(word):
+        word = word.strip("`")  # inline code shows without its backticks
+        if _safe(word, converted):
             runs[-1].append(word)
         elif runs[-1]:
             runs.append([])
     return [r for r in runs if r]
 
 
-def text_directive(e: Excerpt) -> str:
+_HIDDEN = "\ufffc"  # stands where inline markup was: no page shows it, so a word holding it is never matched
+
+
+def _flagged(e: Excerpt) -> Excerpt:
+    """The excerpt with its inline markup (a role, link syntax, a tag) kept in place as _HIDDEN
+    characters: the words beside it are shown otherwise on the page (`:meth:` adds "()", `:doc:`
+    shows the page's title), so they cannot be matched."""
+    chars = list(e.text)
+    for a, b in e.inline:
+        chars[a:b] = _HIDDEN * (b - a)
+    return replace(e, text="".join(chars), inline=())
+
+
+def text_directive(e: Excerpt, converted: bool = False) -> str:
     """`text=start,end` for the excerpt's prose, percent-encoded as the text fragments spec
-    asks ("" when no run of three words reads the same on the page)."""
-    lines = [line for part in segments(e) if part.kind == "prose" for line in part.text.split("\n") if line.strip()]
-    runs = [run for line in lines for run in _runs(line) if len(run) >= 3]
+    asks ("" when no run of three words reads the same on the page). converted: the document's
+    text was converted from the page itself (HTML), not read from its source."""
+    lines = [line for part in segments(_flagged(e)) if part.kind == "prose" for line in part.text.split("\n")
+             if line.strip()]
+    runs = [run for line in lines for run in _runs(line, converted) if len(run) >= 3]
     if not runs:
         return ""
     if len(runs) == 1 and len(runs[0]) <= FRAGMENT_WORDS * 2:
@@ -253,7 +277,8 @@ class Linker:
         """The address of an excerpt (None when the template needs what this document lacks: a
         commit for {rev}). text: the document's stored text, for {first} and {last}."""
         c = e.citation
-        values = {"path": quote(c.path, safe="/"), "stem": quote(_stem(c.path), safe="/")}
+        base = str(PurePosixPath(c.path).with_suffix("")) if PurePosixPath(c.path).suffix else c.path
+        values = {"path": quote(c.path, safe="/"), "stem": quote(_stem(c.path), safe="/"), "base": quote(base, safe="/")}
         if "{rev}" in self.settings.url:
             if not doc.revision:
                 return None
@@ -274,7 +299,8 @@ class Linker:
         if c.page is not None:
             return f"{address}#page={c.page}"
         anchor = section_anchor(doc, c.start, self.settings.headings)
-        directive = text_directive(e) if self.settings.text_fragments and e.kind == "text" else ""
+        directive = (text_directive(e, converted=doc.first_line == 0)
+                     if self.settings.text_fragments and e.kind == "text" else "")
         # Only unreserved characters stay: a page's id cannot add a directive (":~:") or end the link.
         fragment = quote(anchor, safe="-._~") + (f":~:{directive}" if directive else "")
         return f"{address}#{fragment}" if fragment else address

@@ -287,9 +287,17 @@ _ESCAPE = re.compile(r"\\(.)")
 _INLINE_MARKUP = re.compile(r"``|\*\*|(?<!\w):[\w.-]+(?::[\w.-]+)?:(?=`)|`_?_?|\|(?=\w)|(?<=\w)\|_?")
 
 
+# A link in a heading shows its words only: [words](target) and [words][ref] in Markdown,
+# `words <target>`_ in rST; a tag shows nothing.
+_HEADING_LINK = re.compile(r"!?\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])")
+_HEADING_TARGET_OR_TAG = re.compile(r"\s*<[^<>\n]*>(?=`)|</?[A-Za-z][^<>\n]*>")
+
+
 def heading_text(title: str) -> str:
-    """A heading as words: rST escapes, roles and literal marks dropped."""
-    return " ".join(_INLINE_MARKUP.sub("", _ESCAPE.sub(r"\1", title)).split())
+    """A heading as words, as a page shows it: rST escapes, roles and literal marks dropped, a
+    link's target and an HTML tag left out."""
+    words = _HEADING_TARGET_OR_TAG.sub("", _HEADING_LINK.sub(r"\1", title))
+    return " ".join(_INLINE_MARKUP.sub("", _ESCAPE.sub(r"\1", words)).split())
 
 
 def _lines(text: str) -> list[tuple[int, int, str]]:

@@ -65,6 +65,23 @@ def test_code_in_a_markdown_heading_is_read_as_its_words():
     assert heading_ids([h.title for h in doc.headings], "github") == ["using-pip-freeze", "using-pip-freeze-1"]
 
 
+def test_a_heading_that_is_a_link_is_named_by_its_words():
+    doc = parse_document(b"# Async\n\n### [Trio](https://github.com/python-trio/trio)\n\nThe trio package.\n\n"
+                         b"### Using <code>anyio</code>\n\nAnyIO too.\n", "docs/async.md", "async.md")
+    assert [h.title for h in doc.headings] == ["Async", "Trio", "Using anyio"]
+    assert heading_ids([h.title for h in doc.headings], "mkdocs") == ["async", "trio", "using-anyio"]
+
+
+def test_words_beside_a_role_are_not_matched_as_the_page_shows_them_otherwise():
+    text = "Flask provides :meth:`~flask.Flask.test_cli_runner` to create a runner that captures output.\n"
+    doc = parse_document(text.encode(), "docs/testing.rst", "testing.rst")
+    start, end = 0, len(text) - 1
+    inline = tuple((m.start(), m.end()) for m in re.finditer(r":meth:`~flask\.Flask\.|`", text))
+    e = Excerpt(text[start:end], "text", 0.9, Citation(1, "testing.rst", doc.path, "T", "", "", start, end),
+                inline=inline)
+    assert unquote(text_directive(e)) == "text=to create a runner that captures output."
+
+
 # ----------------------------------------------------------------------------- ids an HTML page gives
 
 
@@ -129,6 +146,17 @@ def test_mkdocs_pages_link_by_stem_and_their_headings_by_its_slugs():
         assert url == f"https://fastapi.tiangolo.com/{page}#first-steps"
 
 
+def test_sphinx_pages_from_rst_sources_link_by_their_base_name():
+    text = "Quickstart\n==========\n\nA Minimal Application\n---------------------\n\nA minimal app looks like this one.\n"
+    doc = parse_document(text.encode(), "docs/quickstart.rst", "quickstart.rst")
+    linker = Linker(LinkSettings("https://flask.example/en/{base}.html", headings="sphinx", text_fragments=False))
+    for relpath, page in [("quickstart.rst", "quickstart.html"), ("index.rst", "index.html"),
+                          ("tutorial/index.rst", "tutorial/index.html")]:
+        info_ = info(relpath, doc.headings, first_line=doc.first_line)
+        url = linker.url(excerpt_of(info_, doc.text, "A minimal app looks like this one."), info_, doc.text)
+        assert url == f"https://flask.example/en/{page}#a-minimal-application"
+
+
 def test_a_repository_view_names_the_commit_and_the_source_lines():
     text = "Intro line.\n\n## Setup\n\nFirst line of the answer\nand its second line.\n"
     doc = info("guide.md", [HeadingMark(13, 2, "Setup")], first_line=4, revision="a" * 40)
@@ -156,6 +184,15 @@ def test_a_text_fragment_encodes_its_syntax_characters_and_skips_words_a_page_sh
     assert "%2D" in start and "%2C" in start and "%26" in start
     assert unquote(start) == "the well-known R&D tool, or conda,"  # not the curled "pip" nor the dash "--"
     assert unquote(end) == "now for everyone here today please."
+
+
+def test_a_page_converted_from_html_keeps_its_own_quotes_and_shows_code_without_backticks():
+    quote = "Cargo is Rust’s build system, and `cargo new` makes a “project” here."
+    doc = info("a.html", first_line=0)
+    assert unquote(text_directive(excerpt_of(doc, quote, quote), converted=True)) == \
+        "text=Cargo is Rust’s build system, and cargo new makes a “project” here."
+    from_source = unquote(text_directive(excerpt_of(doc, quote, quote), converted=False))
+    assert from_source == "text=build system, and cargo new makes a"  # a site may curl the quotes itself
 
 
 def test_no_setting_means_no_link(seeds_service):
@@ -303,21 +340,11 @@ def _browser():
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
 
 
-_ON_SCREEN = """
-// Where the words stand on screen: matched across the text nodes of the page, white space folded.
-const words = arguments[0].split(" ").map(w => w.replace(/[.*+?^${}()|[\\]\\\\]/g, "\\\\$&"));
-const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-let text = "", nodes = [];
-for (let n; (n = walker.nextNode());) { nodes.push([text.length, n]); text += n.textContent; }
-const found = new RegExp(words.join("\\\\s+"), "i").exec(text);
-if (!found) return null;
-const at = offset => { const [start, node] = nodes.filter(([s]) => s <= offset).pop(); return [node, offset - start]; };
-const range = document.createRange();
-range.setStart(...at(found.index));
-range.setEnd(...at(found.index + found[0].length - 1));
-const box = range.getBoundingClientRect();
-return [box.top, box.bottom, window.innerHeight];
-"""
+_ON_SCREEN = (Path(__file__).parent / "on_screen.js").read_text()
+
+
+def _on_screen(box) -> bool:
+    return bool(box) and 0 <= box[0] and box[1] <= box[2]
 
 
 @pytest.fixture
@@ -345,6 +372,8 @@ def test_a_browser_opens_the_link_at_the_section_with_the_quote_on_screen(served
     from bot.service import CitebotService
 
     browser = _browser()
+    from selenium.webdriver.support.wait import WebDriverWait
+
     docs, site = served_python_docs
     # threshold 0: every question is answered, whatever the excerpt; this checks where its link lands.
     settings = replace(Settings(), docs=(str(docs),), index_dir=str(tmp_path / "index"), threshold=0.0,
@@ -360,17 +389,19 @@ def test_a_browser_opens_the_link_at_the_section_with_the_quote_on_screen(served
             assert page == f"{site}/{top.citation.path}" and anchor and directive.startswith("text=")
             start_words = unquote(directive.removeprefix("text=").split(",")[0])
             browser.get(url)
+            assert browser.execute_script(_ON_SCREEN, start_words) is not None, f"{start_words!r} is not on the page"
+            # The browser scrolls once the page has loaded: waited for as a condition, never a time.
+            WebDriverWait(browser, 30).until(lambda b: _on_screen(b.execute_script(_ON_SCREEN, start_words)),
+                                             f"{start_words!r} never came on screen")
             in_section = browser.execute_script(
                 "const t = document.querySelector(':target'); const s = document.getElementById(arguments[0]);"
                 "return t !== null && s !== null && s.contains(t);", unquote(anchor))
             assert in_section, f"{url}: the element the link marks is not in section #{anchor}"
-            box = browser.execute_script(_ON_SCREEN, start_words)
-            assert box is not None, f"{start_words!r} is not on the page"
-            top_px, bottom_px, height = box
-            assert 0 <= top_px and bottom_px <= height, f"{start_words!r} is off screen at {box}"
             # A browser without text fragments goes to the section itself.
             browser.get("about:blank")
             browser.get(f"{page}#{anchor}")
-            assert browser.execute_script("return document.querySelector(':target').id") == unquote(anchor)
+            WebDriverWait(browser, 30).until(
+                lambda b: b.execute_script("const t = document.querySelector(':target'); return t && t.id")
+                == unquote(anchor), f"#{anchor} never became the :target")
     finally:
         browser.quit()

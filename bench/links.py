@@ -1,0 +1,209 @@
+"""Where citation links land, in a real browser.
+
+For documentation as published (Sphinx, mdBook and DocBook HTML) and for sites built here from
+their sources (MkDocs from Markdown, Sphinx from reStructuredText), each question's first
+citation is opened in headless Chromium from a loopback server, and checked:
+
+- page: the address exists (HTTP 200);
+- section: the link names a section, and an element with that id is on the page;
+- quote: the link carries a text fragment and the quoted words are on screen once it loads.
+
+Every question is answered (threshold 0): this measures where a citation's link lands, not
+whether the first excerpt answers. Only `tune`/`train` questions are asked; nothing is fitted.
+
+    python bench/links.py [--questions 60] [--work /tmp/citebot-links]
+
+Needs Chromium and ChromeDriver (Debian: chromium chromium-driver) and the bench extra
+(`pip install -e '.[bench]'`: Sphinx and MkDocs build the two source sites).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import shutil
+import subprocess
+import sys
+import threading
+import urllib.request
+from dataclasses import dataclass, replace
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.config import Settings  # noqa: E402
+from bot.links import LinkSettings  # noqa: E402
+from bot.service import CitebotService  # noqa: E402
+from index.embedding import DEFAULT_MODEL, shared_embedder  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "eval"
+TRAIN = ROOT / "bench" / "train_data"
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    docs: Path  # what is indexed
+    questions: Path
+    splits: tuple[str, ...]
+    template: str  # after the server's address
+    headings: str = "none"
+    build: str = ""  # "", "mkdocs" or "sphinx": the site is built from docs
+
+
+SITES = (
+    Site("python_docs (Sphinx HTML)", EVAL / "python_docs", EVAL / "python_docs.yaml", ("tune",), "{path}"),
+    Site("rust_book (mdBook HTML)", EVAL / "rust_book", EVAL / "rust_book.yaml", ("tune",), "{path}"),
+    Site("debian_faq (DocBook HTML)", EVAL / "debian_faq", EVAL / "debian_faq.yaml", ("tune",), "{path}"),
+    Site("httpx_docs (Markdown, built by MkDocs)", TRAIN / "httpx_docs", TRAIN / "httpx_docs.yaml", ("train",),
+         "{stem}/", "mkdocs", "mkdocs"),
+    Site("flask_docs (rST, built by Sphinx)", TRAIN / "flask_docs" / "docs", TRAIN / "flask_docs.yaml", ("train",),
+         "{base}.html", "sphinx", "sphinx"),
+)
+
+
+def build_site(site: Site, work: Path) -> Path:
+    """The folder to serve: the docs as published, or a site built from them here."""
+    if not site.build:
+        return site.docs
+    out = work / "site"
+    if out.exists():
+        return out
+    source = work / "source"
+    shutil.copytree(site.docs, source, dirs_exist_ok=True)
+    if site.build == "mkdocs":
+        # MkDocs' own defaults: its table of contents names the headings (Python-Markdown's toc).
+        config = work / "mkdocs.yml"
+        config.write_text(yaml.safe_dump({"site_name": site.name, "docs_dir": str(source), "site_dir": str(out),
+                                          "markdown_extensions": ["toc", "attr_list"]}))
+        subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)], check=True)
+    else:
+        # The project's own conf.py needs its theme and extensions; Sphinx's defaults read the same
+        # sections (unknown roles are reported and left as text).
+        # Training corpora hold a subset of the pages: any page may be the root one.
+        root = "index" if (source / "index.rst").exists() else min(p.stem for p in source.glob("*.rst"))
+        (source / "conf.py").write_text(f"project = 'docs'\nroot_doc = {root!r}\nhtml_theme = 'alabaster'\n")
+        subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(source), str(out)], check=True,
+                       stderr=subprocess.DEVNULL)
+    return out
+
+
+def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # a page the browser left before it loaded (about:blank between links)
+
+    server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--window-size=1200,800"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+
+
+_ON_SCREEN = (ROOT / "tests" / "on_screen.js").read_text()
+
+
+def on_screen(driver, words: str, seconds: float = 5.0) -> bool:
+    """Whether the words come to be on screen within seconds: a page that loads a script from a
+    CDN (unreachable here) scrolls to its fragment only once that request fails."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        box = driver.execute_script(_ON_SCREEN, words)
+        if box and 0 <= box[0] and box[1] <= box[2]:
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+
+
+def page_exists(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url.split("#", 1)[0], timeout=10) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def measure(site: Site, work: Path, embedder, limit: int, driver) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    served = build_site(site, work)
+    server, address = serve(served)
+    try:
+        settings = replace(Settings(), docs=(str(site.docs),), index_dir=str(work / "index"), threshold=0.0,
+                           links=LinkSettings(f"{address}/{site.template}", headings=site.headings))
+        service = CitebotService(settings, embedder)
+        service.ensure_index()
+        questions = [q for q in yaml.safe_load(site.questions.read_text())["questions"]
+                     if q.get("answerable", True) and q.get("split") in site.splits][:limit]
+        counts = dict(asked=0, page=0, named=0, section=0, fragment=0, quote=0)
+        for q in questions:
+            top = service.ask(q["question"]).excerpts[0]
+            url = top.citation.url
+            counts["asked"] += 1
+            if not url or not page_exists(url):
+                continue
+            counts["page"] += 1
+            fragment = url.partition("#")[2]
+            anchor, _, directive = fragment.partition(":~:")
+            driver.get("about:blank")
+            driver.get(url)
+            if anchor:
+                counts["named"] += 1
+                counts["section"] += bool(driver.execute_script(
+                    "return document.getElementById(arguments[0]) !== null", unquote(anchor)))
+            if directive.startswith("text="):
+                counts["fragment"] += 1
+                words = unquote(directive.removeprefix("text=").split(",")[0])
+                counts["quote"] += on_screen(driver, words)
+        return counts
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=60, help="questions per site")
+    parser.add_argument("--work", default="/tmp/citebot-links", help="indexes and built sites")
+    args = parser.parse_args()
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        sys.exit("Chromium and ChromeDriver are needed (Debian: apt install chromium chromium-driver)")
+    embedder = shared_embedder(DEFAULT_MODEL)
+    driver = browser()
+    print("| site | links | page found | names a section | section id on the page | marks the quote | "
+          "quote on screen |")
+    print("|---|---|---|---|---|---|---|")
+    try:
+        for n, site in enumerate(SITES):
+            c = measure(site, Path(args.work) / f"site{n}", embedder, args.questions, driver)
+            print(f"| {site.name} | {c['asked']} | {c['page']}/{c['asked']} | {c['named']}/{c['page']} | "
+                  f"{c['section']}/{c['named']} | {c['fragment']}/{c['page']} | {c['quote']}/{c['fragment']} |",
+                  flush=True)
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main()
