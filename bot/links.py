@@ -204,11 +204,16 @@ def _safe(word: str, converted: bool) -> bool:
             and not word.startswith("_") and not word.endswith("_"))
 
 
-def _runs(line: str, converted: bool) -> list[list[str]]:
+def _runs(line: str, converted: bool, code: bool = False) -> list[list[str]]:
+    """Runs of consecutive words the page shows as stored. In code, white space is kept as it
+    is written, so a run also ends where words are not one space apart."""
     runs: list[list[str]] = [[]]
-    for word in line.split():
-        word = word.strip("`")  # inline code shows without its backticks
-        if _safe(word, converted):
+    for match in re.finditer(r"(\s*)(\S+)", line):
+        gap, word = match.groups()
+        if code and runs[-1] and gap != " ":
+            runs.append([])
+        word = word if code else word.strip("`")  # inline code shows without its backticks
+        if _safe(word, converted or code):  # code is shown as written, in every format
             runs[-1].append(word)
         elif runs[-1]:
             runs.append([])
@@ -229,12 +234,11 @@ def _flagged(e: Excerpt) -> Excerpt:
 
 
 def text_directive(e: Excerpt, converted: bool = False) -> str:
-    """`text=start,end` for the excerpt's prose, percent-encoded as the text fragments spec
+    """`text=start,end` for the excerpt's words, percent-encoded as the text fragments spec
     asks ("" when no run of three words reads the same on the page). converted: the document's
     text was converted from the page itself (HTML), not read from its source."""
-    lines = [line for part in segments(_flagged(e)) if part.kind == "prose" for line in part.text.split("\n")
-             if line.strip()]
-    runs = [run for line in lines for run in _runs(line, converted) if len(run) >= 3]
+    runs = [run for part in segments(_flagged(e)) for line in part.text.split("\n")
+            for run in _runs(line, converted, code=part.kind == "code") if len(run) >= 3]
     if not runs:
         return ""
     if len(runs) == 1 and len(runs[0]) <= FRAGMENT_WORDS * 2:

@@ -195,6 +195,16 @@ def test_a_page_converted_from_html_keeps_its_own_quotes_and_shows_code_without_
     assert from_source == "text=build system, and cargo new makes a"  # a site may curl the quotes itself
 
 
+def test_a_quoted_code_block_is_marked_by_its_words_as_written():
+    code = '    let mut spaces = "   ";\n    spaces = spaces.len();\nname    value    type here'
+    doc = info("a.md")
+    e = Excerpt(code, "text", 0.9, Citation(1, "a.md", doc.path, "T", "", "", 0, len(code)), code=((0, len(code)),))
+    assert unquote(text_directive(e)) == "text=let mut spaces"  # "=" is no word; "type here" is two
+    aligned = "name    value    type here now"
+    e = replace(e, text=aligned, code=((0, len(aligned)),))
+    assert unquote(text_directive(e)) == "text=type here now"  # never "name value type": the page keeps the spaces
+
+
 def test_no_setting_means_no_link(seeds_service):
     answer = seeds_service.ask("when was Izium recaptured?")
     assert all(e.citation.url is None for e in answer.excerpts)
