@@ -65,6 +65,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", action="append", metavar="KEY=VALUE", default=[],
                    help="only questions whose KEY has VALUE, e.g. --only split=held_out --only corpus=black")
 
+    p = sub.add_parser("gaps", help="what the docs don't answer: declined, 👎 and low-score questions from the "
+                                    "question log, grouped by meaning")
+    p.set_defaults(func=_gaps)
+    _common(p, docs=False, collection="the collection (default: the only one, else default_collection)")
+    p.add_argument("--since", default="30d", help="the period: 14d, 2w, 12h, or a date such as 2026-11-01 "
+                                                  "(default: 30d)")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="groups shown (default: 20)")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
+
+    p = sub.add_parser("forget", help="remove logged questions older than question_log_days (--all: every one)")
+    p.set_defaults(func=_forget)
+    _common(p, docs=False, collection="only this collection (default: every one)")
+    p.add_argument("--all", action="store_true", help="remove every logged question and vote")
+
     p = sub.add_parser("run", help="run the Discord bot (token from DISCORD_TOKEN)")
     p.set_defaults(func=_run)
     _common(p)
@@ -278,6 +293,45 @@ def _ask(settings, args) -> int:
             print(render_text(answer, color=color), flush=True)
         first = False
     return 2 if failed else 0
+
+
+def _gaps(settings, args) -> int:
+    from pathlib import Path
+
+    from bot.chat.question_log import open_log
+    from bot.gaps import collection_report, parse_since
+    from bot.gaps_render import render_gaps_html, render_gaps_text
+
+    library = _library(settings)
+    name = library.named(args.collection)
+    questions = open_log(library.settings_for(name))
+    if not questions.path.exists():
+        raise ConfigError(f"no question log for collection {name} ({questions.path}); set question_log: true "
+                          "and the bot keeps one")
+    if args.limit < 1:
+        raise ConfigError(f"--limit {args.limit}: show at least one group")
+    now = time.time()
+    report = collection_report(questions, library.service(name), name, parse_since(args.since, now), now,
+                               settings.gaps_low_score, args.limit)
+    if args.html:
+        try:
+            Path(args.html).write_text(render_gaps_html(report), encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(f"--html {args.html}: cannot be written ({err.strerror or err})") from None
+    print(json.dumps(report.to_dict(), ensure_ascii=False) if args.json else render_gaps_text(report))
+    return 0
+
+
+def _forget(settings, args) -> int:
+    from bot.chat.question_log import open_log
+
+    library = _library(settings)
+    for name in _chosen(library, args):
+        questions = open_log(library.settings_for(name))
+        removed = questions.forget(everything=args.all)
+        kept = "none kept" if args.all else f"kept the last {settings.question_log_days:g} days"
+        print(f"collection {name}: removed {removed} logged question{'s' if removed != 1 else ''} ({kept})")
+    return 0
 
 
 def _progress_bar(total: int):

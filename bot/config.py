@@ -130,6 +130,16 @@ class Settings:
     answer_dms: bool = _key(True, "bool", "answer direct messages")
     feedback_file: str = _key(".citebot/feedback.jsonl", "str", "JSON-lines file for 👍/👎 votes")
     max_question_chars: int = _key(500, "int", "longer questions get a short reply instead of an answer", 10, 4000)
+    question_log: bool = _key(False, "bool", "keep the questions asked in Discord, per collection, for the docs-gap "
+                              "report (`citebot gaps`, `/gaps`): the question, when, whether it was answered, the top "
+                              "excerpt's citation and score, its vector and the votes; users and channels as hashes")
+    question_log_days: float = _key(30.0, "float", "logged questions older than this are removed (daily, and by "
+                                    "`citebot forget`)", 1.0, 3650.0)
+    gaps_low_score: float = _key(0.5, "float", "an answer whose top excerpt scores below this counts in the gap "
+                                 "report, like a declined or 👎 one", 0.0, 1.0)
+    gaps_channel: int | None = _key(None, "int", "a channel id: each week the bot posts there the top gaps of that "
+                                    "channel's collection (questions shown to whoever can read it); null: no post",
+                                    1, None)
 
 
 _KEYS = {f.name: f.metadata for f in fields(Settings)}

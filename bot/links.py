@@ -21,7 +21,7 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from bot.render import segments
-from bot.types import Answer, Excerpt
+from bot.types import Answer, Citation, Excerpt
 from index.errors import ConfigError
 from index.generation import DocumentInfo
 
@@ -308,6 +308,13 @@ class Linker:
         # Only unreserved characters stay: a page's id cannot add a directive (":~:") or end the link.
         fragment = quote(anchor, safe="-._~") + (f":~:{directive}" if directive else "")
         return f"{address}#{fragment}" if fragment else address
+
+
+    def section_url(self, doc: DocumentInfo, offset: int | None) -> str | None:
+        """The address of the section holding offset, without any quote (the gap report's
+        "where to write the answer")."""
+        c = Citation(0, doc.relpath, doc.path, doc.title, "", doc.author, offset, offset, doc.page_at(offset))
+        return self.url(Excerpt("", "field", 0.0, c), doc)
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from bot.answering import tagging
 from bot.answering.compose import AnswerSettings, answer_question
 from bot.answering.question import read_question
@@ -71,6 +73,12 @@ def open_store(settings: Settings) -> GenerationStore:
                             shards=settings.qdrant_shards, replicas=settings.qdrant_replicas)
         return QdrantStore(place, lock_dir=Path(settings.index_dir))
     return FaissStore(Path(settings.index_dir))
+
+
+@dataclass(frozen=True)
+class Answered:
+    answer: Answer
+    vector: np.ndarray | None  # the question's embedding
 
 
 @dataclass(frozen=True)
@@ -223,6 +231,10 @@ class CitebotService:
         return True
 
     def ask(self, question: str, k: int | None = None) -> Answer:
+        return self.answer(question, k).answer
+
+    def answer(self, question: str, k: int | None = None) -> "Answered":
+        """The answer, and the question's vector (the question log keeps it, to group questions later)."""
         self.follow_current()
         searcher = self.searcher  # one generation for the whole answer
         settings = self.answer_settings
@@ -234,7 +246,18 @@ class CitebotService:
         answer = answer_question(read_question(question), result.hits, settings, result.generation,
                                  result.term_weights)
         generation = searcher.generation
-        return with_links(answer, self.linker, generation.document, generation.document_text)
+        return Answered(with_links(answer, self.linker, generation.document, generation.document_text), result.query)
+
+    def nearest_section(self, question: str, vector: np.ndarray) -> tuple[str, str | None]:
+        """Where in the docs a question's answer would belong: the passage nearest to it in
+        meaning, as "Title › Section (path)", and the section's link (None without `links`)."""
+        hits = self.searcher.search_vector(question, np.asarray(vector, dtype=np.float32), 1)
+        if not hits:
+            return "", None
+        doc, passage = hits[0].document, hits[0].passage
+        where = " › ".join(part for part in (doc.title, *passage.section) if part)
+        url = self.linker.section_url(doc, passage.start) if self.linker else None
+        return f"{where} ({doc.relpath})", url
 
     def warm_up(self) -> None:
         """Load the question encoder and run it once (the first run allocates and is slow), and

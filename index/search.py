@@ -40,6 +40,7 @@ class SearchResult:
     embed_seconds: float
     search_seconds: float
     term_weights: dict[str, float]  # IDF of each question term in this generation
+    query: np.ndarray | None = None  # the question's vector (kept by the question log, bot/chat/question_log.py)
 
 
 class Searcher:
@@ -57,7 +58,7 @@ class Searcher:
         t1 = time.perf_counter()
         hits = self.search_vector(question, query, k)
         weights = self.generation.term_weights(terms(question))
-        return SearchResult(question, hits, self.generation.number, t1 - t0, time.perf_counter() - t1, weights)
+        return SearchResult(question, hits, self.generation.number, t1 - t0, time.perf_counter() - t1, weights, query)
 
     def search_vector(self, question: str, query: np.ndarray, k: int) -> tuple[Hit, ...]:
         gen = self.generation

@@ -123,13 +123,13 @@ async def test_empty_mention_gets_help(bot):
 async def test_slash_ask_defers_then_follows_up(bot, monkeypatch):
     cog = bot.get_cog("CitebotCog")
     interaction = Recorder()
-    real_ask = bot.library.service(SHORTHAND).ask
+    real_answer = bot.library.service(SHORTHAND).answer
 
-    def ask(*args, **kwargs):  # recorded in the interaction's own order of events
+    def answer(*args, **kwargs):  # recorded in the interaction's own order of events
         interaction.sent.append(("ask", None, None))
-        return real_ask(*args, **kwargs)
+        return real_answer(*args, **kwargs)
 
-    monkeypatch.setattr(bot.library.service(SHORTHAND), "ask", ask)
+    monkeypatch.setattr(bot.library.service(SHORTHAND), "answer", answer)
     await cog.ask.callback(cog, interaction, "Who is the deputy mayor of Izium?")
     # Acknowledged before the answer is worked out (Discord allows 3 s), then followed up.
     assert [kind for kind, _, _ in interaction.sent[:2]] == ["defer", "ask"]
@@ -229,26 +229,26 @@ async def test_buttons_page_and_record_feedback(seeds_service, tmp_path):
 async def test_event_loop_runs_while_answers_are_worked_out(seeds_service, tmp_path, monkeypatch):
     b = bot_over(seeds_service, settings_for(seeds_service, tmp_path, max_in_flight=64), sync_commands=False)
     asking, loop_ran, outcomes = threading.Event(), threading.Event(), []
-    real_ask = seeds_service.ask
+    real_answer = seeds_service.answer
 
-    def ask(*args, **kwargs):
+    def answer(*args, **kwargs):
         # Answers only once the event loop has run something else meanwhile. Were the answer
         # worked out on the loop itself, nothing else could run: the wait would run out (a
         # guard, not a speed check) and the outcome would be False.
         asking.set()
         outcomes.append(loop_ran.wait(timeout=GUARD_SECONDS))
-        return real_ask(*args, **kwargs)
+        return real_answer(*args, **kwargs)
 
-    monkeypatch.setattr(seeds_service, "ask", ask)
+    monkeypatch.setattr(seeds_service, "answer", answer)
 
     async def run_while_asking():
         await eventually_async(asking.is_set)
         loop_ran.set()
 
     beside = asyncio.create_task(run_while_asking())
-    answer = await b.responder.answer(b.library, SHORTHAND, 1, "When did Russian rocket strikes on Izium start?")
+    asked = await b.responder.answer(b.library, SHORTHAND, 1, "When did Russian rocket strikes on Izium start?")
     await beside
-    assert outcomes == [True] and answer.answered
+    assert outcomes == [True] and asked.answer.answered
 
 
 def test_run_without_token_is_one_line(monkeypatch, capsys):

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 
 from bot.chat.feedback import hash_user
+from bot.chat.question_log import QuestionLog, open_log
 from bot.config import Settings
 from bot.library import Library
 from bot.types import Answer
@@ -21,6 +22,14 @@ FAILURE = "Sorry, something went wrong while answering. The error has been logge
 UNAVAILABLE = "The index is unavailable right now, so I cannot answer; try again in a minute."
 NO_COLLECTION = "No documents are set up for this server, so I cannot answer here."
 NO_DM_COLLECTION = "No documents are set up for direct messages; ask me in a server channel."
+
+
+@dataclass(frozen=True)
+class Asked:
+    """An answer given in chat, and its id in the question log (None when the log is off)."""
+
+    answer: Answer
+    logged_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +47,15 @@ class Responder:
         self.closing = False  # set on a stop signal: questions from then on are refused
         self._last_asked: dict[int, float] = {}
         self._in_flight = 0
+        self._logs: dict[str, QuestionLog] = {}
+
+    def question_log(self, library: Library, collection: str) -> QuestionLog | None:
+        """The collection's question log, None unless `question_log: true`."""
+        if not self.settings.question_log:
+            return None
+        if collection not in self._logs:
+            self._logs[collection] = open_log(library.settings_for(collection))
+        return self._logs[collection]
 
     def check(self, user_id: int, question: str) -> Refusal | None:
         if self.closing:
@@ -57,18 +75,24 @@ class Responder:
         self._last_asked[user_id] = now
         return None
 
-    async def answer(self, library: Library, collection: str, user_id: int, question: str) -> Answer:
+    async def answer(self, library: Library, collection: str, user_id: int, question: str,
+                     channel_id: int | None = None) -> Asked:
         """The answer from one collection, computed in a worker thread (opening the collection
-        first if it is closed)."""
+        first if it is closed), and logged when the question log is on (the write is queued:
+        it never delays the answer, and a failing disk costs a warning, not the answer)."""
         self._in_flight += 1
         started = time.perf_counter()
         try:
             k = max(self.settings.k, FIRST_PAGE * 2)
-            answer = await asyncio.to_thread(lambda: library.open(collection).ask(question.strip(), k))
+            answered = await asyncio.to_thread(lambda: library.open(collection).answer(question.strip(), k))
         finally:
             self._in_flight -= 1
+        answer = answered.answer
+        logged_id = None
+        if (questions := self.question_log(library, collection)) is not None:
+            logged_id = questions.record(answer, answered.vector, user_id, channel_id, collection)
         top = answer.excerpts[0].score if answer.excerpts else 0.0
         log.info("answered=%s latency_ms=%.0f top_score=%.3f excerpts=%d collection=%s user=%s",
                  answer.answered, (time.perf_counter() - started) * 1000, top, len(answer.excerpts),
                  collection, hash_user(user_id))
-        return answer
+        return Asked(answer, logged_id)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from typing import Protocol
 
 import aiohttp
@@ -19,10 +20,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat.feedback import FeedbackLog
+from bot.chat.question_log import DAY, QuestionLog
 from bot.chat.limits import FAILURE, FIRST_PAGE, NO_COLLECTION, NO_DM_COLLECTION, UNAVAILABLE, Responder
 from bot.chat.reports import describe_report
 from bot.config import Settings
-from bot.discord.payload import Payload, answer_payload, escaped_within, sources_payload
+from bot.discord.payload import Payload, answer_payload, escaped_within, gaps_payload, sources_payload
+from bot.gaps import collection_report
 from bot.library import Library, Place
 from bot.watch import off_loop_abandonable
 from bot.types import Answer
@@ -94,11 +97,13 @@ class MessageReply:
 class AnswerView(discord.ui.View):
     """More sources, 👍, 👎 under an answer."""
 
-    def __init__(self, answer: Answer, feedback: FeedbackLog, collection: str = "", timeout: float = 3600):
+    def __init__(self, answer: Answer, feedback: FeedbackLog, collection: str = "", timeout: float = 3600,
+                 questions: QuestionLog | None = None, logged_id: str | None = None):
         super().__init__(timeout=timeout)
         self.answer = answer
         self.feedback = feedback
         self.collection = collection
+        self.questions, self.logged_id = questions, logged_id  # votes also go to the question log
         self.next_start = FIRST_PAGE
         if len(answer.excerpts) <= FIRST_PAGE:
             self.remove_item(self.more_sources)
@@ -122,6 +127,8 @@ class AnswerView(discord.ui.View):
 
     async def _vote(self, interaction: discord.Interaction, vote: str) -> None:
         await asyncio.to_thread(self.feedback.record, self.answer, vote, interaction.user.id, self.collection)
+        if self.questions is not None and self.logged_id is not None:
+            self.questions.vote(self.logged_id, interaction.user.id, vote)  # queued: returns at once
         await interaction.response.send_message("Thanks — your feedback was recorded.", ephemeral=True)
 
 
@@ -149,7 +156,7 @@ class CitebotCog(commands.Cog):
             return
         await reply.working()
         try:
-            answer = await self.bot.responder.answer(self.bot.library, collection, user_id, question)
+            asked = await self.bot.responder.answer(self.bot.library, collection, user_id, question, place.channel_id)
         except StoreUnavailable as err:  # the index's server is down or unreachable: this question fails, not the bot
             log.warning("answering from %s: %s", collection, err)
             await reply.send(content=UNAVAILABLE, private=True)
@@ -158,8 +165,10 @@ class CitebotCog(commands.Cog):
             log.exception("answering %r failed", question[:80])
             await reply.send(content=FAILURE, private=True)
             return
-        await reply.send(embed=to_embed(answer_payload(answer, count=FIRST_PAGE)),
-                         view=AnswerView(answer, self.bot.feedback, collection))
+        questions = self.bot.responder.question_log(self.bot.library, collection)
+        await reply.send(embed=to_embed(answer_payload(asked.answer, count=FIRST_PAGE)),
+                         view=AnswerView(asked.answer, self.bot.feedback, collection, questions=questions,
+                                         logged_id=asked.logged_id))
 
     @app_commands.command(name="ask", description="Ask a question; the answer quotes the documents.")
     @app_commands.describe(question="What do you want to know?")
@@ -221,6 +230,33 @@ class CitebotCog(commands.Cog):
         await interaction.followup.send(escaped_within(describe_report(report), REPLY_MAX), ephemeral=True)
 
 
+    @app_commands.command(name="gaps", description="What the docs don't answer: the largest groups of questions "
+                                                   "that were declined, voted down or answered poorly.")
+    @app_commands.describe(days="how many days back (default: 30)")
+    @app_commands.default_permissions(manage_guild=True)
+    @app_commands.guild_only()
+    async def gaps(self, interaction: discord.Interaction, days: app_commands.Range[int, 1, 3650] = 30):
+        # The questions people typed are shown only to those who may /reindex, and only to them.
+        if not may_reindex(interaction.user, self.bot.settings):
+            await interaction.response.send_message(
+                "Sorry, only members with Manage Server (or an admin role from the config) can see the gaps.",
+                ephemeral=True)
+            return
+        collection = self.bot.library.route(place_of(interaction))
+        if collection is None:
+            await interaction.response.send_message(NO_COLLECTION, ephemeral=True)
+            return
+        questions = self.bot.responder.question_log(self.bot.library, collection)
+        if questions is None:
+            await interaction.response.send_message(
+                "The question log is off (question_log: false in the config), so there are no gaps to show.",
+                ephemeral=True)
+            return
+        await interaction.response.defer(thinking=True, ephemeral=True)
+        payload = await asyncio.to_thread(self.bot.gaps_payload, collection, questions, days)
+        await interaction.followup.send(embed=to_embed(payload), ephemeral=True)
+
+
 def place_of(source: discord.Interaction | discord.Message) -> Place:
     """An interaction knows its guild's id even when the guild is not cached; a message, its guild."""
     channel = getattr(source, "channel", None)
@@ -247,6 +283,14 @@ class CitebotBot(commands.Bot):
         self.watchers: list[asyncio.Task] = []
         self.warm_up: asyncio.Task | None = None
         self.idle_closer: asyncio.Task | None = None
+        self.log_keeper: asyncio.Task | None = None
+
+    def gaps_payload(self, collection: str, questions: QuestionLog, days: float) -> Payload:
+        """The top gaps of a collection over the last days (run off the event loop)."""
+        now = time.time()
+        report = collection_report(questions, self.library.service(collection), collection, now - days * DAY, now,
+                                   self.settings.gaps_low_score, limit=5)
+        return gaps_payload(report)
 
     async def setup_hook(self) -> None:
         library = self.library
@@ -263,6 +307,8 @@ class CitebotBot(commands.Bot):
         self.warm_up = asyncio.create_task(asyncio.to_thread(library.service(library.names[0]).warm_up),
                                            name="citebot-warm-up")
         self.idle_closer = asyncio.create_task(self._close_idle_collections(), name="citebot-idle")
+        if self.settings.question_log:
+            self.log_keeper = asyncio.create_task(self._keep_question_logs(), name="citebot-question-log")
         await self.add_cog(CitebotCog(self))
         if self.settings.watch:
             from bot.watch import watch_in_background
@@ -284,6 +330,39 @@ class CitebotBot(commands.Bot):
             await asyncio.sleep(60)
             for name in self.library.close_idle():
                 log.info("closed collection %s: not asked for %g minutes", name, self.settings.collection_idle_minutes)
+
+    async def _keep_question_logs(self) -> None:
+        """Forget logged questions past their retention, and post the weekly gaps summary
+        (gaps_channel), checked every hour; a failure is logged and the next hour tries again."""
+        while True:
+            for name in self.library.names:
+                questions = self.responder.question_log(self.library, name)
+                try:
+                    await asyncio.to_thread(questions.forget)
+                except Exception as err:  # a damaged or unwritable log file: answers go on
+                    log.warning("question log of %s: could not forget old questions (%s)", name, err)
+            if self.settings.gaps_channel is not None:
+                try:
+                    await self._post_weekly_gaps(self.settings.gaps_channel)
+                except Exception:
+                    log.exception("posting the weekly gaps summary failed")
+            await asyncio.sleep(3600)
+
+    async def _post_weekly_gaps(self, channel_id: int) -> None:
+        channel = self.get_channel(channel_id)
+        if channel is None or getattr(channel, "guild", None) is None:
+            return  # not visible to this shard, or not a server channel
+        collection = self.library.route(Place(channel.guild.id, channel.id, getattr(channel, "parent_id", None)))
+        if collection is None:
+            return
+        questions = self.responder.question_log(self.library, collection)
+        last = await asyncio.to_thread(questions.state, "weekly_gaps_posted_at")
+        now = time.time()
+        if last is not None and now - last < 7 * DAY:
+            return
+        payload = await asyncio.to_thread(self.gaps_payload, collection, questions, 7)
+        await channel.send(embed=to_embed(payload), allowed_mentions=discord.AllowedMentions.none())
+        questions.set_state("weekly_gaps_posted_at", now)
 
     async def on_ready(self) -> None:
         try:

@@ -214,3 +214,38 @@ def sources_payload(documents, limit_lines: int = 40) -> Payload:
     description = _join_within(lines, DESCRIPTION_MAX) if lines else "No documents are indexed."
     return Payload("", _fit({"title": f"Indexed documents ({len(documents)})", "description": description,
                              "color": COLOR_ANSWER, "footer": {"text": "citebot"}}))
+
+
+def gaps_payload(report, limit: int = 5) -> Payload:
+    """/gaps and the weekly summary: the largest groups of questions the docs did not answer,
+    each with a few of its questions (escaped: what people typed is never read as markup) and
+    a link to where in the docs its answer belongs."""
+    import time
+
+    since = time.strftime("%Y-%m-%d", time.gmtime(report.since))
+    title = escaped_within(f"Docs gaps in {report.collection} since {since}", TITLE_MAX)
+    blocks = []
+    for n, g in enumerate(report.gaps[:limit], start=1):
+        lines = [f"**{n}.** “{escaped_within(g.representative, 300)}” · {g.asked} asked by {g.people} "
+                 f"{'person' if g.people == 1 else 'people'}"]
+        lines += [f"  also “{escaped_within(q, 200)}”" for q in g.others[:2]]
+        if g.nearest:
+            where = escaped_within(g.nearest, 200)
+            lines.append(f"  nearest in the docs: [{where}]({g.nearest_url})" if g.nearest_url else
+                         f"  nearest in the docs: {where}")
+        blocks.append("\n".join(lines))
+    description = ("\n\n".join(_within_blocks(blocks, DESCRIPTION_MAX)) if blocks
+                   else "No gaps: every logged question was answered.")
+    footer = (f"{report.gap_questions} of {report.logged} questions declined, voted down or answered with a low "
+              "score · citebot gaps --html for the full report")
+    return Payload("", _fit({"title": title, "description": description, "color": COLOR_NONE,
+                             "footer": {"text": footer}}))
+
+
+def _within_blocks(blocks: Sequence[str], limit: int) -> list[str]:
+    out: list[str] = []
+    for block in blocks:
+        if len("\n\n".join([*out, block])) > limit:
+            break
+        out.append(block)
+    return out
