@@ -56,13 +56,14 @@ class GapReport:
     until: float
     logged: int  # questions asked in the period
     gap_questions: int  # of those, declined, voted down or answered with a low score
-    weeks: tuple[tuple[str, int], ...]  # gap questions per ISO week
-    gaps: tuple[Gap, ...]
+    weeks: tuple[tuple[str, int], ...]  # gap questions per ISO week of the period, quiet weeks as 0
+    gaps: tuple[Gap, ...]  # the largest groups, as many as asked for
+    groups: int = 0  # groups found in all
 
     def to_dict(self) -> dict:
         return {
             "collection": self.collection, "since": _iso(self.since), "until": _iso(self.until),
-            "logged": self.logged, "gap_questions": self.gap_questions,
+            "logged": self.logged, "gap_questions": self.gap_questions, "groups": self.groups,
             "weeks": [{"week": w, "questions": n} for w, n in self.weeks],
             "gaps": [{"question": g.representative, "others": list(g.others), "asked": g.asked, "people": g.people,
                       "declined": g.declined, "voted_down": g.voted_down, "low_score": g.low_score,
@@ -157,6 +158,7 @@ def find_gaps(questions: Sequence[LoggedQuestion], *, collection: str, since: fl
         members.setdefault(label, []).append(row)
     found = sorted(((_gap([with_vectors[r] for r in rows], vectors[rows]), rows) for rows in members.values()),
                    key=lambda pair: (-pair[0].people, -pair[0].asked, pair[0].representative))
+    groups = len(found)
     found = found[:limit] if limit is not None else found
     shown = []
     for gap, rows in found:
@@ -165,8 +167,8 @@ def find_gaps(questions: Sequence[LoggedQuestion], *, collection: str, since: fl
             gap = replace(gap, nearest=where, nearest_url=url)
         shown.append(gap)
     weeks = Counter(_week(q.asked_at) for q, _ in gap_questions)
-    return GapReport(collection, since, until, len(asked), len(gap_questions), tuple(sorted(weeks.items())),
-                     tuple(shown))
+    every_week = tuple((week, weeks.get(week, 0)) for week in _weeks_between(since, until))
+    return GapReport(collection, since, until, len(asked), len(gap_questions), every_week, tuple(shown), groups)
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -192,6 +194,19 @@ def _gap(items: list[tuple[LoggedQuestion, str]], vectors: np.ndarray) -> Gap:
 def _week(t: float) -> str:
     year, week, _ = datetime.fromtimestamp(t, timezone.utc).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def _weeks_between(since: float, until: float) -> list[str]:
+    """Every ISO week from the one holding since to the one holding until, a quiet week included."""
+    weeks, t = [], since
+    while t <= until + 7 * 86400:
+        week = _week(min(t, until))
+        if week not in weeks:
+            weeks.append(week)
+        if t >= until:
+            break
+        t += 7 * 86400
+    return weeks
 
 
 def _iso(t: float) -> str:

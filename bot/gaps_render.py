@@ -27,7 +27,7 @@ def _counts(g: Gap) -> str:
 def render_gaps_text(report: GapReport, width: int = 88) -> str:
     head = (f"Docs gaps in {report.collection}, {_day(report.since)} to {_day(report.until)}: "
             f"{report.gap_questions} of {report.logged} questions were declined, voted down or answered with a low "
-            f"score; {len(report.gaps)} groups shown.")
+            f"score, in {report.groups} groups by meaning; the {len(report.gaps)} largest shown.")
     lines = textwrap.wrap(head, width)
     if not report.gaps:
         lines.append("No gaps: every logged question in this period was answered.")
@@ -125,7 +125,8 @@ def render_gaps_html(report: GapReport) -> str:
 <title>{_e(title)}</title><style>{_STYLE}</style></head>
 <body><h1>{_e(title)}</h1>
 <p>{report.gap_questions} of {report.logged} questions asked were declined, voted down or answered with a low score.
-They fall into {len(report.gaps)} groups by meaning; the largest first. Made by citebot from its question log.</p>
+They fall into {report.groups} groups by meaning; the {len(report.gaps)} largest are shown, largest first.
+Made by citebot from its question log.</p>
 <h2>The largest gaps</h2>{_bar_chart(report.gaps)}
 <h2>Gap questions per week</h2>{_line_chart(report.weeks)}
 <h2>All groups</h2>{table}

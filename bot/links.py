@@ -40,7 +40,7 @@ _INDEX_STEMS = frozenset({"index", "readme", "_index"})
 _URL_SHAPE = re.compile(r"^https?://[^/\s?#]+")
 # A template is an address: these would end it, or end the Markdown link it is shown in.
 _NOT_IN_URL = re.compile(r"[\s<>\"'`()\[\]\\^|]")
-FRAGMENT_WORDS = 6  # words of the quote at each end of a text fragment
+FRAGMENT_WORDS = 6  # words of the quote at each end of a text fragment (at least three: see text_directive)
 
 
 @dataclass(frozen=True)
@@ -241,6 +241,9 @@ def text_directive(e: Excerpt, converted: bool = False) -> str:
             for run in _runs(line, converted, code=part.kind == "code") if len(run) >= 3]
     if not runs:
         return ""
+    # The browser marks the first place the start words occur: three common words ("to create a")
+    # may stand earlier on the page, so a run of four or more starts the fragment where there is one.
+    runs = runs[next((k for k, run in enumerate(runs) if len(run) >= 4), 0):]
     if len(runs) == 1 and len(runs[0]) <= FRAGMENT_WORDS * 2:
         return "text=" + _encoded(" ".join(runs[0]))
     start, end = runs[0][:FRAGMENT_WORDS], runs[-1][-FRAGMENT_WORDS:]

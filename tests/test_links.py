@@ -195,6 +195,16 @@ def test_a_page_converted_from_html_keeps_its_own_quotes_and_shows_code_without_
     assert from_source == "text=build system, and cargo new makes a"  # a site may curl the quotes itself
 
 
+def test_a_fragment_starts_at_four_words_where_there_are_four_so_it_is_not_found_earlier():
+    quote = "To create a :meth:`runner`, which runs CLI commands in isolation."
+    doc = info("a.rst")
+    inline = tuple((m.start(), m.end()) for m in re.finditer(r":meth:`|`", quote))
+    e = replace(excerpt_of(doc, quote, quote), inline=inline)
+    assert unquote(text_directive(e)) == "text=which runs CLI commands in isolation."
+    assert unquote(text_directive(excerpt_of(doc, "Then to create a thing.", "Then to create a thing."))) == \
+        "text=Then to create a thing."
+
+
 def test_a_quoted_code_block_is_marked_by_its_words_as_written():
     code = '    let mut spaces = "   ";\n    spaces = spaces.len();\nname    value    type here'
     doc = info("a.md")

@@ -87,6 +87,7 @@ class QuestionLog:
         self._last: Future | None = None
         self._lock = threading.Lock()
         self._warned_at = -1e18
+        self._db: sqlite3.Connection | None = None  # the writer thread's
 
     # ------------------------------------------------------------------ writing, off the caller's thread
 
@@ -115,30 +116,52 @@ class QuestionLog:
 
     def close(self) -> None:
         self.flush()
+        self._writer.submit(self._close_writer).result()
         self._writer.shutdown(wait=True)
+
+    def _close_writer(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _submit(self, write) -> None:
         with self._lock:
             self._last = self._writer.submit(self._write, write)
 
     def _write(self, write) -> None:
+        """On the writer thread: one connection, kept open (a question costs one small commit)."""
         try:
-            with self._open() as db:
-                write(db)
+            if self._db is None:
+                self._db = self._connection()
+            with self._db:
+                write(self._db)
         except (sqlite3.Error, OSError) as err:
+            if self._db is not None:
+                self._db.close()
+                self._db = None  # the next write opens it again: the disk may have room by then
             now = time.monotonic()
             if now - self._warned_at >= _WARN_EVERY_SECONDS:
                 self._warned_at = now
                 log.warning("question log %s: not written (%s); answers go on", self.path, _reason(err))
 
-    @contextlib.contextmanager
-    def _open(self) -> Iterator[sqlite3.Connection]:
-        """A connection, committed on success and closed either way."""
+    def _connection(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.path, timeout=10)
+        db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
         try:
             db.execute("PRAGMA secure_delete = ON")  # what is forgotten does not linger in free pages
+            db.execute("PRAGMA journal_mode = WAL")  # a report reads while the bot writes
+            db.execute("PRAGMA synchronous = NORMAL")  # a crash may lose the last questions, never the file
             db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    @contextlib.contextmanager
+    def _open(self) -> Iterator[sqlite3.Connection]:
+        """A connection of the caller's own, committed on success and closed either way."""
+        db = self._connection()
+        try:
             with db:
                 yield db
         finally:
@@ -171,6 +194,8 @@ class QuestionLog:
         with self._open() as db:
             removed = db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
             db.execute("DELETE FROM votes WHERE question_id NOT IN (SELECT id FROM questions)")
+        with self._open() as db:  # the write-ahead log still holds the pages as they were: emptied too
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
 
     def state(self, key: str) -> float | None:
