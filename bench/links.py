@@ -22,9 +22,11 @@ from __future__ import annotations
 import argparse
 import functools
 import shutil
+import statistics
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from dataclasses import dataclass, replace
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -138,6 +140,21 @@ def on_screen(driver, words: str, seconds: float = 5.0) -> bool:
         time.sleep(0.25)
 
 
+def answer_ms(service, questions: list[str], rounds: int = 3) -> tuple[float, float]:
+    """p50 of an answer with its links built and without (the same service, linker off)."""
+    linker = service.linker
+    timed: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(rounds):
+        for linked in (True, False):
+            service.linker = linker if linked else None
+            for question in questions:
+                started = time.perf_counter()
+                service.ask(question)
+                timed[linked].append((time.perf_counter() - started) * 1000)
+    service.linker = linker
+    return statistics.median(timed[True]), statistics.median(timed[False])
+
+
 def page_exists(url: str) -> bool:
     try:
         with urllib.request.urlopen(url.split("#", 1)[0], timeout=10) as response:
@@ -158,6 +175,7 @@ def measure(site: Site, work: Path, embedder, limit: int, driver) -> dict:
         questions = [q for q in yaml.safe_load(site.questions.read_text())["questions"]
                      if q.get("answerable", True) and q.get("split") in site.splits][:limit]
         counts = dict(asked=0, page=0, named=0, section=0, fragment=0, quote=0)
+        counts["ms_linked"], counts["ms_plain"] = answer_ms(service, [q["question"] for q in questions])
         for q in questions:
             top = service.ask(q["question"]).excerpts[0]
             url = top.citation.url
@@ -193,13 +211,14 @@ def main() -> None:
     embedder = shared_embedder(DEFAULT_MODEL)
     driver = browser()
     print("| site | links | page found | names a section | section id on the page | marks the quote | "
-          "quote on screen |")
-    print("|---|---|---|---|---|---|---|")
+          "quote on screen | answer p50, linked / not |")
+    print("|---|---|---|---|---|---|---|---|")
     try:
         for n, site in enumerate(SITES):
             c = measure(site, Path(args.work) / f"site{n}", embedder, args.questions, driver)
             print(f"| {site.name} | {c['asked']} | {c['page']}/{c['asked']} | {c['named']}/{c['page']} | "
-                  f"{c['section']}/{c['named']} | {c['fragment']}/{c['page']} | {c['quote']}/{c['fragment']} |",
+                  f"{c['section']}/{c['named']} | {c['fragment']}/{c['page']} | {c['quote']}/{c['fragment']} | "
+                  f"{c['ms_linked']:.1f} / {c['ms_plain']:.1f} ms |",
                   flush=True)
     finally:
         driver.quit()

@@ -22,7 +22,7 @@ from sklearn.metrics import homogeneity_completeness_v_measure
 
 from bot.chat.question_log import DAY, FILE_NAME, QuestionLog
 from bot.cli import main
-from bot.discord.app import CitebotCog
+from bot.discord.app import AnswerView, CitebotCog
 from bot.gaps import find_gaps, grouping, parse_since
 from bot.gaps_render import render_gaps_html, render_gaps_text
 from bot.types import Answer, Citation, Excerpt
@@ -292,3 +292,39 @@ def test_a_browser_renders_the_html_report_with_no_request_leaving(logged, tmp_p
     finally:
         browser.quit()
 
+
+
+async def test_a_vote_under_an_answer_reaches_the_question_log(seeds_service, tmp_path):
+    b = bot_over(seeds_service, settings_for(seeds_service, tmp_path, question_log=True,
+                                             index_dir=str(tmp_path / "logs")), sync_commands=False)
+    asked = await b.responder.answer(b.library, "default", 7, "when was Izium recaptured?", channel_id=5)
+    questions = b.responder.question_log(b.library, "default")
+    view = AnswerView(asked.answer, b.feedback, "default", questions=questions, logged_id=asked.logged_id)
+    await view.vote_down.callback(Recorder(user_id=8))
+    await view.vote_down.callback(Recorder(user_id=8))  # one person, one vote
+    await view.vote_up.callback(Recorder(user_id=9))
+    (row,) = questions.read()
+    assert (row.question, row.answered, row.up, row.down) == ("when was Izium recaptured?", True, 1, 1)
+    assert row.citation.endswith(".txt)") and row.score == asked.answer.excerpts[0].score
+    assert row.vector is not None and row.vector.shape == (384,)
+
+
+async def test_the_weekly_summary_is_posted_once_a_week(seeds_service, tmp_path):
+    import discord
+    import discord.ext.test as dpytest
+
+    b = bot_over(seeds_service, settings_for(seeds_service, tmp_path, question_log=True,
+                                             index_dir=str(tmp_path / "logs")), sync_commands=False)
+    await b._async_setup_hook()
+    b._connection._intents.members = True  # as tests/test_discord_bot.py's bot: dpytest needs the member cache
+    b._connection.member_cache_flags = discord.MemberCacheFlags.from_intents(b._connection._intents)
+    dpytest.configure(b, members=2)
+    channel = dpytest.get_config().channels[0]
+    for user, text in enumerate(("how do i donate to help rebuild izium", "where can I give money to rebuild izium")):
+        await b.responder.answer(b.library, "default", user, text, channel_id=channel.id)
+    await b._post_weekly_gaps(channel.id)
+    posted = dpytest.get_message()
+    assert "Docs gaps in default" in posted.embeds[0].title and "izium" in posted.embeds[0].description.lower()
+    await b._post_weekly_gaps(channel.id)  # a week has not passed
+    assert dpytest.runner.sent_queue.empty()
+    await dpytest.empty_queue()

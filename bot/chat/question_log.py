@@ -199,6 +199,7 @@ class QuestionLog:
         return removed
 
     def state(self, key: str) -> float | None:
+        self.flush()  # a value just set is read back
         if not self.path.exists():
             return None
         with self._open() as db:
