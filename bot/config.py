@@ -133,13 +133,13 @@ class Settings:
     question_log: bool = _key(False, "bool", "keep the questions asked in Discord, per collection, for the docs-gap "
                               "report (`citebot gaps`, `/gaps`): the question, when, whether it was answered, the top "
                               "excerpt's citation and score, its vector and the votes; users and channels as hashes")
-    question_log_days: float = _key(30.0, "float", "logged questions older than this are removed (daily, and by "
-                                    "`citebot forget`)", 1.0, 3650.0)
+    question_log_days: float = _key(30.0, "float", "logged questions older than this are removed (hourly by the bot, "
+                                    "and by `citebot forget`) and left out of reports", 1.0, 3650.0)
     gaps_low_score: float = _key(0.5, "float", "an answer whose top excerpt scores below this counts in the gap "
                                  "report, like a declined or 👎 one", 0.0, 1.0)
     gaps_channel: int | None = _key(None, "int", "a channel id: each week the bot posts there the top gaps of that "
-                                    "channel's collection (questions shown to whoever can read it); null: no post",
-                                    1, None)
+                                    "channel's collection, of the questions asked in its server (shown to whoever "
+                                    "can read the channel); null: no post", 1, None)
 
 
 _KEYS = {f.name: f.metadata for f in fields(Settings)}

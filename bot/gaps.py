@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import json
 import math
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -156,13 +157,19 @@ def find_gaps(questions: Sequence[LoggedQuestion], *, collection: str, since: fl
     members: dict[int, list[int]] = {}
     for row, label in enumerate(labels.tolist()):
         members.setdefault(label, []).append(row)
-    found = sorted(((_gap([with_vectors[r] for r in rows], vectors[rows]), rows) for rows in members.values()),
-                   key=lambda pair: (-pair[0].people, -pair[0].asked, pair[0].representative))
+    found = [(_gap([with_vectors[r] for r in rows], vectors[rows]), rows) for rows in members.values()]
+    # A question logged without a vector of this model (another model made it) is grouped by its words.
+    without: dict[str, list[tuple[LoggedQuestion, str]]] = {}
+    for q, why in gap_questions:
+        if q.vector is None:
+            without.setdefault(" ".join(q.question.lower().split()), []).append((q, why))
+    found += [(_gap(items, None), None) for items in without.values()]
+    found.sort(key=lambda pair: (-pair[0].people, -pair[0].asked, pair[0].representative))
     groups = len(found)
     found = found[:limit] if limit is not None else found
     shown = []
     for gap, rows in found:
-        if nearest is not None:  # only for the groups shown: each is one search
+        if nearest is not None and rows is not None:  # only for the groups shown: each is one search
             where, url = nearest(gap.representative, _unit(vectors[rows].mean(axis=0, keepdims=True))[0])
             gap = replace(gap, nearest=where, nearest_url=url)
         shown.append(gap)
@@ -176,11 +183,10 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
     return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
 
 
-def _gap(items: list[tuple[LoggedQuestion, str]], vectors: np.ndarray) -> Gap:
-    centre = vectors.mean(axis=0)
-    order = np.argsort(-(vectors @ centre), kind="stable")
+def _gap(items: list[tuple[LoggedQuestion, str]], vectors: np.ndarray | None) -> Gap:
+    order = range(len(items)) if vectors is None else np.argsort(-(vectors @ vectors.mean(axis=0)), kind="stable")
     texts: list[str] = []
-    for k in order.tolist():  # the same words asked twice are shown once
+    for k in list(order):  # the same words asked twice are shown once
         text = items[k][0].question
         if text not in texts:
             texts.append(text)
@@ -214,25 +220,28 @@ def _iso(t: float) -> str:
 
 
 def collection_report(questions, service, collection: str, since: float, until: float, low_score: float,
-                      limit: int | None) -> GapReport:
+                      limit: int | None, place: str | None = None) -> GapReport:
     """One collection's report, from its question log (bot/chat/question_log.py), each gap placed
-    in the docs by the collection's service (no place when its index cannot be opened)."""
+    in the docs by the collection's service (no place when its index cannot be opened). place:
+    only the questions asked there (a server's hash); None: all of them (the command line)."""
     nearest = service.nearest_section
     try:
         service.searcher  # noqa: B018 - opened here, so a missing index is known before grouping
     except CitebotError:
         nearest = None
-    return find_gaps(questions.read(since), collection=collection, since=since, until=until, low_score=low_score,
-                     nearest=nearest, limit=limit)
+    asked = questions.read(since, place=place, model=service.embedder.model_name, now=until)
+    return find_gaps(asked, collection=collection, since=since, until=until, low_score=low_score, nearest=nearest,
+                     limit=limit)
 
 
 def parse_since(text: str, now: float) -> float:
     """`--since 14d` (days), `2w` (weeks) or `2026-11-01`: the start of the period, as a Unix time."""
     text = text.strip().lower()
     units = {"d": 86400.0, "w": 7 * 86400.0, "h": 3600.0}
-    if text[-1:] in units and text[:-1].isdigit():
-        return now - int(text[:-1]) * units[text[-1]]
+    period = re.fullmatch(r"([0-9]{1,5})([dwh])", text)
+    if period:
+        return max(0.0, now - int(period.group(1)) * units[period.group(2)])
     try:
-        return calendar.timegm(time.strptime(text, "%Y-%m-%d"))
-    except ValueError:
+        return float(calendar.timegm(time.strptime(text, "%Y-%m-%d")))
+    except (ValueError, OverflowError):
         raise ConfigError(f"--since: {text!r} is not a period (14d, 2w, 12h) or a date (2026-11-01)") from None

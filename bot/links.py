@@ -37,7 +37,8 @@ PLACEHOLDERS = {
 LINE_PLACEHOLDERS = frozenset({"first", "last"})
 HEADING_RULES = ("none", "github", "gitlab", "mkdocs", "sphinx")
 _INDEX_STEMS = frozenset({"index", "readme", "_index"})
-_URL_SHAPE = re.compile(r"^https?://[^/\s?#]+")
+# The scheme and host are written out, never filled in: a file's path cannot choose where a link goes.
+_URL_SHAPE = re.compile(r"^https?://[^/\s?#{}]+(?:[/?#]|$)")
 # A template is an address: these would end it, or end the Markdown link it is shown in.
 _NOT_IN_URL = re.compile(r"[\s<>\"'`()\[\]\\^|]")
 FRAGMENT_WORDS = 6  # words of the quote at each end of a text fragment (at least three: see text_directive)
@@ -78,7 +79,8 @@ def parse_link_settings(value, where: str) -> LinkSettings | None:
 
 def check_template(url: str, where: str) -> None:
     if not _URL_SHAPE.match(url):
-        raise ConfigError(f"{where}: {url!r} must start with http:// or https:// and a host")
+        raise ConfigError(f"{where}: {url!r} must start with http:// or https:// and a host written out, then / "
+                          "(placeholders come after the host)")
     if bad := _NOT_IN_URL.search(url):
         raise ConfigError(f"{where}: {url!r} holds {bad.group()!r}, which cannot stand in a link; percent-encode it")
     try:
@@ -127,7 +129,7 @@ def _numbered(slug: Callable[[str], str]) -> Callable[[Sequence[str]], list[str]
     return ids
 
 
-_EXPLICIT_ID = re.compile(r"\s*\{\s*#([\w:.-]+)[^{}]*\}\s*$")  # "## Title {#custom-id}" (attr_list)
+_EXPLICIT_ID = re.compile(r"\s*\{:?\s*#([\w:.-]+)[^{}]*\}\s*$")  # "## Title {#id}" or "{: #id}" (attr_list)
 
 
 def _mkdocs_ids(titles: Sequence[str]) -> list[str]:

@@ -79,3 +79,7 @@ class NetworkError(CitebotError):
 
 class StoreUnavailable(CitebotError):
     """The server holding the index (Qdrant) cannot be reached or refused a request."""
+
+
+class QuestionLogError(CitebotError):
+    """A question log that cannot be read or cleaned (damaged, locked, unreadable)."""

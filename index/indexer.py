@@ -76,6 +76,7 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int,
         if not root.is_dir():
             raise DocsError(f"docs folder {folder} is not a folder")
         checkout = read_checkout(root)
+        first = len(files)
         for file in iter_candidate_files(root):
             relpath = file.relative_to(root).as_posix()
             shown = shown_path(folder, relpath)
@@ -94,8 +95,12 @@ def scan_docs(docs_folders: Sequence[str], max_file_bytes: int,
             except SkippedFile as why:
                 skipped.append(Skipped(shown, str(why), sha256))
                 continue
-            revision = checkout.revision_of(relpath, data) if checkout else ""
-            files.append(SourceFile(shown, relpath, file, data, sha256, converter, revision))
+            files.append(SourceFile(shown, relpath, file, data, sha256, converter))
+        if checkout is not None:  # which commit holds each file, asked of git once per folder
+            mine = range(first, len(files))
+            revisions = checkout.revisions([(files[k].relpath, files[k].data) for k in mine])
+            for k in mine:
+                files[k] = replace(files[k], revision=revisions[files[k].relpath])
     return files, skipped
 
 
@@ -172,7 +177,9 @@ def update_index(
         to_embed = [f for f in to_embed if f.path not in moved]
         same_folders = previous is not None and previous.manifest.get("docs") == list(docs_folders)
         same_dense = previous is not None and store.layout_matches(previous.manifest, dense_index)
-        if previous is not None and not to_embed and not removed and same_folders and same_dense:
+        # A commit made since (of bytes already indexed) is named in links: written, not re-embedded.
+        committed = any(current[p].revision and current[p].revision != old_docs[p].revision for p in unchanged)
+        if previous is not None and not to_embed and not removed and same_folders and same_dense and not committed:
             report = _report(previous.manifest, (), (), (), len(unchanged), 0, skipped, started, "", False)
             previous.close()
             return report

@@ -170,7 +170,7 @@ def read_layout(text: str, markup: str) -> Layout:
         if heading is not None:
             level, used = heading
             title = lines[k + used - 2][2].strip() if used == 3 else line.strip()
-            headings.append(Heading(start, lines[k + used - 1][1], level, heading_text(title)))
+            headings.append(Heading(start, lines[k + used - 1][1], level, heading_text(title, markup)))
             _cover(covered, k, k + used - 1)
             k += used
             continue
@@ -288,15 +288,26 @@ _INLINE_MARKUP = re.compile(r"``|\*\*|(?<!\w):[\w.-]+(?::[\w.-]+)?:(?=`)|`_?_?|\
 
 
 # A link in a heading shows its words only: [words](target) and [words][ref] in Markdown,
-# `words <target>`_ in rST; a tag shows nothing.
+# `words <target>`_ in rST. In Markdown an inline HTML tag shows nothing; `Vec<T>` in code, or
+# Option<T> in rST, is words.
 _HEADING_LINK = re.compile(r"!?\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])")
-_HEADING_TARGET_OR_TAG = re.compile(r"\s*<[^<>\n]*>(?=`)|</?[A-Za-z][^<>\n]*>")
+_RST_LINK = re.compile(r"`([^`<\n]*?)\s*<[^<>`\n]*>`__?")
+_INLINE_TAG = re.compile(r"</?(?:a|abbr|b|br|code|del|em|i|img|ins|kbd|mark|s|samp|small|span|strong|sub|sup|u)"
+                         r"(?:\s[^<>\n]*)?/?>", re.IGNORECASE)
+_CODE_SPAN = re.compile(r"(`+)[^`\n]*?\1")
 
 
-def heading_text(title: str) -> str:
+def heading_text(title: str, markup: str = "markdown") -> str:
     """A heading as words, as a page shows it: rST escapes, roles and literal marks dropped, a
-    link's target and an HTML tag left out."""
-    words = _HEADING_TARGET_OR_TAG.sub("", _HEADING_LINK.sub(r"\1", title))
+    link's target left out, and in Markdown an HTML tag outside code."""
+    if markup == "rst":
+        words = _RST_LINK.sub(r"\1", title)
+    else:
+        pieces, at = [], 0
+        for code in _CODE_SPAN.finditer(title):
+            pieces += [_INLINE_TAG.sub("", _HEADING_LINK.sub(r"\1", title[at:code.start()])), code.group()]
+            at = code.end()
+        words = "".join(pieces) + _INLINE_TAG.sub("", _HEADING_LINK.sub(r"\1", title[at:]))
     return " ".join(_INLINE_MARKUP.sub("", _ESCAPE.sub(r"\1", words)).split())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -27,13 +28,35 @@ class Checkout:
     """A docs folder inside a git checkout: the commit checked out, and the object id of each
     file below the folder in that commit (by its path inside the folder)."""
 
+    folder: Path
     commit: str
     blobs: dict[str, str]
 
-    def revision_of(self, relpath: str, data: bytes) -> str:
-        """The commit when it holds exactly these bytes at this path, else ""."""
-        stored = self.blobs.get(relpath)
-        return self.commit if stored is not None and stored == _object_id(data, len(self.commit)) else ""
+    def revisions(self, files: list[tuple[str, bytes]]) -> dict[str, str]:
+        """For each (path inside the folder, bytes read): the commit when it holds exactly these
+        bytes at this path, else ""."""
+        found, unsure = {}, []
+        for relpath, data in files:
+            stored = self.blobs.get(relpath)
+            if stored is not None and stored == _object_id(data, len(self.commit)):
+                found[relpath] = self.commit
+            elif stored is not None and "\n" not in relpath and _on_disk(self.folder / relpath) == data:
+                unsure.append(relpath)  # git hashes the file on disk: only when it is still what was read
+            else:
+                found[relpath] = ""
+        if unsure:  # a checkout that converts line endings (core.autocrlf, .gitattributes) stores other bytes
+            ids = _git(self.folder, "hash-object", "--stdin-paths", given="\n".join(unsure) + "\n").split()
+            matched = len(ids) == len(unsure)
+            for relpath, made in zip(unsure, ids if matched else [""] * len(unsure)):
+                found[relpath] = self.commit if made == self.blobs[relpath] else ""
+        return found
+
+
+def _on_disk(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _object_id(data: bytes, length: int) -> str:
@@ -55,13 +78,17 @@ def read_checkout(folder: Path) -> Checkout | None:
         parts = meta.split()
         if tab and len(parts) == 3 and parts[1] == "blob":
             blobs[path] = parts[2]
-    return Checkout(commit, blobs)
+    return Checkout(folder, commit, blobs)
 
 
-def _git(folder: Path, *args: str) -> str:
+def _git(folder: Path, *args: str, given: str = "") -> str:
+    # Only this folder's own repository, whatever the environment names (a hook's GIT_DIR), and
+    # nothing fetched for a partial clone.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_NO_LAZY_FETCH="1", GIT_TERMINAL_PROMPT="0", GIT_OPTIONAL_LOCKS="0")
     try:
-        done = subprocess.run(["git", *_READ_ONLY, "-C", str(folder), *args], capture_output=True,
-                              timeout=_GIT_SECONDS, check=False, stdin=subprocess.DEVNULL)
+        done = subprocess.run(["git", *_READ_ONLY, "-C", str(folder), *args], capture_output=True, env=env,
+                              input=given.encode("utf-8", "surrogateescape"), timeout=_GIT_SECONDS, check=False)
     except FileNotFoundError:
         return ""  # no git here: no commit to link to
     except (OSError, subprocess.TimeoutExpired) as err:

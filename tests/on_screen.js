@@ -1,5 +1,6 @@
-// Where words stand on screen, as [top, bottom, viewport height] of their box, or null when the
-// page does not hold them: matched across its text nodes, white space folded, case ignored.
+// Where words stand on screen, as [top, bottom, viewport height, inside] of their box, or null
+// when the page does not hold them: matched across its text nodes, white space folded, case
+// ignored; inside: whether they stand in the element whose id is arguments[1] (when given).
 // Read by tests/test_links.py and bench/links.py (Selenium's execute_script; arguments[0]: the words).
 const words = arguments[0].split(" ").map(w => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -12,4 +13,5 @@ const range = document.createRange();
 range.setStart(...at(found.index));
 range.setEnd(...at(found.index + found[0].length - 1));
 const box = range.getBoundingClientRect();
-return [box.top, box.bottom, window.innerHeight];
+const holder = arguments[1] ? document.getElementById(arguments[1]) : null;
+return [box.top, box.bottom, window.innerHeight, holder !== null && holder.contains(range.startContainer)];

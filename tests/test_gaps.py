@@ -26,7 +26,7 @@ from bot.discord.app import AnswerView, CitebotCog
 from bot.gaps import find_gaps, grouping, parse_since
 from bot.gaps_render import render_gaps_html, render_gaps_text
 from bot.types import Answer, Citation, Excerpt
-from index.errors import ConfigError
+from index.errors import ConfigError, QuestionLogError
 from tests.test_discord_bot import Recorder, bot_over, settings_for
 
 GROUPS = Path(__file__).parent / "data" / "gaps_questions.yaml"
@@ -74,7 +74,7 @@ def logged(tmp_path_factory, embedder):
 
 def test_three_hundred_logged_questions_come_out_in_their_groups(logged):
     questions, groups, truth, answered_ids = logged
-    rows = questions.read()
+    rows = questions.read(now=NOW)
     assert len(rows) == 300
     report = find_gaps(rows, collection="docs", since=NOW - 30 * DAY, until=NOW, low_score=0.5)
     found = {qid: n for n, gap in enumerate(report.gaps) for qid in gap.members}
@@ -115,7 +115,7 @@ def test_low_score_answers_count_and_the_period_is_respected(tmp_path, embedder)
     questions.record(answer_to("how do I rotate the logs", True, score=0.2), vector, 1, 2, "docs", asked_at=NOW)
     questions.record(answer_to("how do I rotate the logs?", True, score=0.95), vector, 2, 2, "docs", asked_at=NOW)
     questions.record(answer_to("log rotation how", False), vector, 3, 2, "docs", asked_at=NOW - 20 * DAY)
-    report = find_gaps(questions.read(), collection="docs", since=NOW - 7 * DAY, until=NOW, low_score=0.5)
+    report = find_gaps(questions.read(now=NOW), collection="docs", since=NOW - 7 * DAY, until=NOW, low_score=0.5)
     assert report.logged == 2 and report.gap_questions == 1
     assert [(g.representative, g.low_score, g.declined) for g in report.gaps] == [("how do I rotate the logs", 1, 0)]
 
@@ -179,8 +179,37 @@ def test_the_period_reads_days_weeks_and_dates():
     assert parse_since("14d", NOW) == NOW - 14 * DAY
     assert parse_since("2w", NOW) == NOW - 14 * DAY
     assert parse_since("2026-09-01", NOW) == 1_788_220_800
-    with pytest.raises(ConfigError, match="--since: 'soon' is not a period"):
-        parse_since("soon", NOW)
+    for bad in ("soon", "²d", "1000000d", "-3d", ""):
+        with pytest.raises(ConfigError, match="--since: .* is not a period"):
+            parse_since(bad, NOW)
+
+
+def test_a_damaged_log_is_one_line_and_other_models_vectors_are_left_out(tmp_path, capsys):
+    questions = QuestionLog(tmp_path / FILE_NAME, retention_days=30)
+    questions.record(answer_to("a", False), np.ones(384, np.float32), 1, 2, "docs", model="model-a")
+    questions.record(answer_to("b", False), np.ones(384, np.float32), 1, 2, "docs", model="model-b")
+    read = questions.read(model="model-a")
+    assert [r.vector is not None for r in read] == [True, False]
+    report = find_gaps(read, collection="docs", since=0, until=time.time(), low_score=0.5)
+    assert sorted(g.representative for g in report.gaps) == ["a", "b"]  # each still a gap, grouped apart
+    questions.close()
+    (tmp_path / FILE_NAME).write_bytes(b"this is not a database" * 100)
+    for name in (FILE_NAME + "-wal", FILE_NAME + "-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    with pytest.raises(QuestionLogError, match=f"question log {re.escape(str(tmp_path / FILE_NAME))}: "):
+        QuestionLog(tmp_path / FILE_NAME, retention_days=30).read()
+    config = tmp_path / "citebot.yaml"
+    config.write_text(yaml.safe_dump({"docs": [str(tmp_path)], "index_dir": str(tmp_path)}))
+    assert main(["forget", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("citebot: error: question log ")
+
+
+def test_questions_past_their_retention_are_left_out_of_a_report(tmp_path):
+    questions = QuestionLog(tmp_path / FILE_NAME, retention_days=10)
+    questions.record(answer_to("old", False), None, 1, 2, "docs", asked_at=NOW - 20 * DAY)
+    questions.record(answer_to("new", False), None, 1, 2, "docs", asked_at=NOW - 5 * DAY)
+    assert [r.question for r in questions.read(since=NOW - 365 * DAY, now=NOW)] == ["new"]
 
 
 # ----------------------------------------------------------------------------- what people see
@@ -188,7 +217,8 @@ def test_the_period_reads_days_weeks_and_dates():
 
 def test_the_text_report_lists_groups_and_the_html_escapes_what_people_typed(logged):
     questions, *_ = logged
-    report = find_gaps(questions.read(), collection="docs", since=NOW - 30 * DAY, until=NOW, low_score=0.5, limit=3)
+    report = find_gaps(questions.read(now=NOW), collection="docs", since=NOW - 30 * DAY, until=NOW, low_score=0.5,
+                       limit=3)
     text = render_gaps_text(report)
     assert text.count("\n1. “") == 1 and "asked by" in text and "by week:" in text and len(report.gaps) == 3
     hostile = replace(report.gaps[0], representative='<script>alert(1)</script><img src="http://x.example/p">')
@@ -210,7 +240,7 @@ def test_citebot_gaps_and_forget_on_the_command_line(seeds_service, tmp_path, ca
     for k, text in enumerate(["how do I reset my router password", "router password reset how",
                               "what is the wifi password of the router"]):
         vector = seeds_service.embedder.encode_queries([text])[0]
-        questions.record(answer_to(text, False), vector, k, 1, "default")
+        questions.record(answer_to(text, False), vector, k, 1, "default", model=seeds_service.embedder.model_name)
     questions.flush()
     html = tmp_path / "gaps.html"
     assert main(["gaps", "--config", str(config), "--json", "--html", str(html)]) == 0
@@ -227,8 +257,9 @@ def test_citebot_gaps_and_forget_on_the_command_line(seeds_service, tmp_path, ca
 async def test_slash_gaps_is_for_admins_and_ephemeral(seeds_service, tmp_path):
     b = bot_over(seeds_service, settings_for(seeds_service, tmp_path, question_log=True,
                                              index_dir=str(tmp_path / "logs")), sync_commands=False)
-    for text, user in (("how do I reset my router password", 1), ("router password reset, how?", 2)):
-        asked = await b.responder.answer(b.library, "default", user, text, channel_id=5)
+    for text, user, guild in (("how do I reset my router password", 1, 1000), ("router password reset, how?", 2, 1000),
+                              ("router password of the other server", 3, 2000), ("my router password in a dm", 4, None)):
+        asked = await b.responder.answer(b.library, "default", user, text, channel_id=5, guild_id=guild)
         assert not asked.answer.answered and asked.logged_id
     cog = CitebotCog(b)
     member = Recorder(user_id=3)
@@ -240,6 +271,7 @@ async def test_slash_gaps_is_for_admins_and_ephemeral(seeds_service, tmp_path):
     assert kinds == ["defer", "followup"] and all(extra["ephemeral"] for _, _, extra in admin.sent)
     embed = admin.sent[1][2]["embed"]
     assert "router password" in embed.description and "2 asked by 2 people" in embed.description
+    assert "other server" not in embed.description and "in a dm" not in embed.description  # this server's only
 
 
 async def test_the_bot_answers_as_before_when_the_logs_disk_is_full(seeds_service, tmp_path, caplog):
@@ -275,7 +307,7 @@ def test_a_browser_renders_the_html_report_with_no_request_leaving(logged, tmp_p
     from tests.test_links import _browser
 
     questions, *_ = logged
-    report = find_gaps(questions.read(), collection="docs", since=NOW - 30 * DAY, until=NOW, low_score=0.5)
+    report = find_gaps(questions.read(now=NOW), collection="docs", since=NOW - 30 * DAY, until=NOW, low_score=0.5)
     page = tmp_path / "gaps.html"
     page.write_text(render_gaps_html(report), encoding="utf-8")
     browser = _browser()
@@ -321,7 +353,7 @@ async def test_the_weekly_summary_is_posted_once_a_week(seeds_service, tmp_path)
     dpytest.configure(b, members=2)
     channel = dpytest.get_config().channels[0]
     for user, text in enumerate(("how do i donate to help rebuild izium", "where can I give money to rebuild izium")):
-        await b.responder.answer(b.library, "default", user, text, channel_id=channel.id)
+        await b.responder.answer(b.library, "default", user, text, channel_id=channel.id, guild_id=channel.guild.id)
     await b._post_weekly_gaps(channel.id)
     posted = dpytest.get_message()
     assert "Docs gaps in default" in posted.embeds[0].title and "izium" in posted.embeds[0].description.lower()

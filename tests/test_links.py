@@ -54,6 +54,7 @@ def test_sphinx_ids_drop_section_numbers_and_number_duplicates_as_docutils_does(
 
 def test_an_id_written_after_a_heading_wins_where_the_generator_reads_it_and_no_rule_gives_none():
     assert heading_ids(["Install {#setup}", "Install", "Setup"], "mkdocs") == ["setup", "install", "setup_1"]
+    assert heading_ids(["Title {: #custom .wide }"], "mkdocs") == ["custom"]
     assert heading_ids(["Install {#setup}"], "github") == ["install-setup"]  # GitHub shows the braces
     assert heading_ids(["Install", "Use"], "none") == ["", ""]
 
@@ -70,6 +71,11 @@ def test_a_heading_that_is_a_link_is_named_by_its_words():
                          b"### Using <code>anyio</code>\n\nAnyIO too.\n", "docs/async.md", "async.md")
     assert [h.title for h in doc.headings] == ["Async", "Trio", "Using anyio"]
     assert heading_ids([h.title for h in doc.headings], "mkdocs") == ["async", "trio", "using-anyio"]
+    generic = parse_document(b"# `Vec<T>` methods\n\nText.\n", "docs/vec.md", "vec.md")
+    assert [h.title for h in generic.headings] == ["Vec<T> methods"]  # code is words, not a tag
+    assert heading_ids([h.title for h in generic.headings], "github") == ["vect-methods"]
+    rst = parse_document(b"Option<T>\n=========\n\nText.\n", "docs/option.rst", "option.rst")
+    assert heading_ids([h.title for h in rst.headings], "sphinx") == ["option-t"]
 
 
 def test_words_beside_a_role_are_not_matched_as_the_page_shows_them_otherwise():
@@ -251,7 +257,8 @@ def test_a_template_that_is_not_an_http_address_or_uses_unknown_fields_is_refuse
     config = tmp_path / "citebot.yaml"
     bad = {"ftp://host/{path}": "must start with http:// or https://", "https://host/{path.__class__}": "not a placeholder",
            "https://host/{path!r}": "not a placeholder", "https://host/{name}": "known: {path}",
-           "https://host/a b/{path}": "cannot stand in a link", "https://host/{path": "not a template"}
+           "https://host/a b/{path}": "cannot stand in a link", "https://host/{path": "not a template",
+           "https://docs.example.org{path}": "a host written out", "https://{stem}.example.org/": "a host written out"}
     for template, reason in bad.items():
         config.write_text(json.dumps({"links": {"url": template}}))
         with pytest.raises(ConfigError, match=re.escape(reason)) as err:
@@ -330,6 +337,34 @@ def test_an_answer_links_to_the_lines_of_the_commit_it_quotes(make_service):
     assert top.text in "\n".join(lines[first - 1:last]) and top.text.startswith(lines[first - 1].lstrip()[:10])
     untracked = service.ask("when does the lighthouse open to visitors?").excerpts[0]
     assert untracked.citation.path == "draft.md" and untracked.citation.url is None  # no commit holds it
+    # Edited: no commit holds the new bytes. Committed: the same bytes, now named, without re-embedding.
+    (docs / "ferry.md").write_text((docs / "ferry.md").read_text().replace("twelve", "fourteen"))
+    service.reindex()
+    assert service.ask("how much is a return ticket on the ferry?").excerpts[0].citation.url is None
+    subprocess.run([*git, "commit", "-qam", "fares"], check=True)
+    fares = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    assert service.reindex().embedded == 0
+    assert f"/blob/{fares}/docs/ferry.md" in service.ask("how much is a return ticket on the ferry?").excerpts[0].citation.url
+
+
+def test_a_checkout_that_converts_line_endings_still_names_its_commit(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    from index.revisions import read_checkout
+
+    git = ["git", "-c", "user.email=t@example.org", "-c", "user.name=t", "-C", str(tmp_path)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    (tmp_path / ".gitattributes").write_text("*.md text eol=crlf\n")
+    (tmp_path / "a.md").write_bytes(b"line one\nline two\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "a"], check=True)
+    (tmp_path / "a.md").unlink()
+    subprocess.run([*git, "checkout", "--", "a.md"], check=True)  # written back with CRLF line ends
+    data = (tmp_path / "a.md").read_bytes()
+    assert b"\r\n" in data
+    checkout = read_checkout(tmp_path)
+    assert checkout.revisions([("a.md", data), ("gone.md", b"x")]) == {"a.md": checkout.commit, "gone.md": ""}
+    assert checkout.revisions([("a.md", data + b"edited\r\n")])["a.md"] == ""
 
 
 def test_a_markdown_site_answer_links_to_the_generators_heading_id(make_service):
@@ -417,6 +452,8 @@ def test_a_browser_opens_the_link_at_the_section_with_the_quote_on_screen(served
                 "const t = document.querySelector(':target'); const s = document.getElementById(arguments[0]);"
                 "return t !== null && s !== null && s.contains(t);", unquote(anchor))
             assert in_section, f"{url}: the element the link marks is not in section #{anchor}"
+            assert browser.execute_script(_ON_SCREEN, start_words, unquote(anchor))[3], \
+                f"{start_words!r} is not in section #{anchor}"  # the quote is where the link says it is
             # A browser without text fragments goes to the section itself.
             browser.get("about:blank")
             browser.get(f"{page}#{anchor}")

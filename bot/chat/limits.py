@@ -76,7 +76,7 @@ class Responder:
         return None
 
     async def answer(self, library: Library, collection: str, user_id: int, question: str,
-                     channel_id: int | None = None) -> Asked:
+                     channel_id: int | None = None, guild_id: int | None = None) -> Asked:
         """The answer from one collection, computed in a worker thread (opening the collection
         first if it is closed), and logged when the question log is on (the write is queued:
         it never delays the answer, and a failing disk costs a warning, not the answer)."""
@@ -90,7 +90,8 @@ class Responder:
         answer = answered.answer
         logged_id = None
         if (questions := self.question_log(library, collection)) is not None:
-            logged_id = questions.record(answer, answered.vector, user_id, channel_id, collection)
+            logged_id = questions.record(answer, answered.vector, user_id, channel_id, collection, guild_id=guild_id,
+                                         model=library.embedder.model_name)
         top = answer.excerpts[0].score if answer.excerpts else 0.0
         log.info("answered=%s latency_ms=%.0f top_score=%.3f excerpts=%d collection=%s user=%s",
                  answer.answered, (time.perf_counter() - started) * 1000, top, len(answer.excerpts),

@@ -3,8 +3,8 @@
 
 One SQLite file per collection, beside its index. A record is the question, when, whether it
 was answered, the top excerpt's citation and score, the question's vector (to group questions
-by meaning later without the model) and the votes on the answer; users and channels appear
-only as salted hashes, as in the feedback log. Writes go to one background thread, so asking
+by meaning later without the model) and the votes on the answer; users, channels and servers
+appear only as hashes, as in the feedback log. Writes go to one background thread, so asking
 never waits for the disk, and a write that fails (a full disk, an unwritable folder) costs a
 warning, never an answer. Records older than `question_log_days` are removed.
 """
@@ -26,10 +26,12 @@ import numpy as np
 
 from bot.chat.feedback import hash_user
 from bot.types import Answer
+from index.errors import QuestionLogError
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "questions.sqlite"
+DIRECT = "dm"  # the place of a direct message
 DAY = 86400.0
 _WARN_EVERY_SECONDS = 600.0  # a failing disk is reported, not once per question
 
@@ -37,7 +39,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS questions (
     id TEXT PRIMARY KEY, asked_at REAL NOT NULL, collection TEXT NOT NULL, question TEXT NOT NULL,
     answered INTEGER NOT NULL, score REAL NOT NULL, citation TEXT NOT NULL, user TEXT NOT NULL,
-    channel TEXT NOT NULL, vector BLOB
+    channel TEXT NOT NULL, place TEXT NOT NULL, model TEXT NOT NULL, vector BLOB
 );
 CREATE INDEX IF NOT EXISTS questions_asked_at ON questions(asked_at);
 CREATE TABLE IF NOT EXISTS votes (
@@ -57,8 +59,9 @@ class LoggedQuestion:
     answered: bool
     score: float  # the top excerpt's score (0 when nothing was quoted)
     citation: str  # the top excerpt's "Title › Section (path)", "" when nothing was quoted
-    user: str  # salted hash
-    channel: str  # salted hash
+    user: str  # hash
+    channel: str  # hash
+    place: str  # the server's hash, or DIRECT for a direct message
     vector: np.ndarray | None
     up: int = 0
     down: int = 0
@@ -92,14 +95,17 @@ class QuestionLog:
     # ------------------------------------------------------------------ writing, off the caller's thread
 
     def record(self, answer: Answer, vector: np.ndarray | None, user_id: int, channel_id: int | None,
-               collection: str, asked_at: float | None = None) -> str:
-        """Queue the question for writing; returns its id (votes on its answer name it)."""
+               collection: str, asked_at: float | None = None, guild_id: int | None = None, model: str = "") -> str:
+        """Queue the question for writing; returns its id (votes on its answer name it). guild_id:
+        the server it was asked in (None: a direct message); model: the one that made vector."""
         question_id = uuid.uuid4().hex
         score, citation = top_citation(answer)
         blob = None if vector is None else np.asarray(vector, dtype="<f2").tobytes()
+        place = DIRECT if guild_id is None else hash_user(guild_id)
         row = (question_id, time.time() if asked_at is None else asked_at, collection, answer.question,
-               int(answer.answered), float(score), citation, hash_user(user_id), hash_user(channel_id or 0), blob)
-        self._submit(lambda db: db.execute("INSERT INTO questions VALUES (?,?,?,?,?,?,?,?,?,?)", row))
+               int(answer.answered), float(score), citation, hash_user(user_id), hash_user(channel_id or 0), place,
+               model, blob)
+        self._submit(lambda db: db.execute("INSERT INTO questions VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", row))
         return question_id
 
     def vote(self, question_id: str, user_id: int, vote: str) -> None:
@@ -169,20 +175,37 @@ class QuestionLog:
 
     # ------------------------------------------------------------------ reading and forgetting
 
-    def read(self, since: float = 0.0) -> list[LoggedQuestion]:
-        """Every question asked since (a Unix time), with its votes, oldest first."""
+    def read(self, since: float = 0.0, place: str | None = None, model: str | None = None,
+             now: float | None = None) -> list[LoggedQuestion]:
+        """The questions asked since (a Unix time, and within the retention), with their votes,
+        oldest first; place: only those asked there; model: vectors made by another model are left out."""
         self.flush()
         if not self.path.exists():
             return []
-        with self._open() as db:
+        since = max(since, (time.time() if now is None else now) - self.retention_days * DAY)
+        where, values = ["q.asked_at >= ?"], [since]
+        if place is not None:
+            where.append("q.place = ?")
+            values.append(place)
+        with self._reading() as db:
             rows = db.execute(
                 "SELECT q.id, q.asked_at, q.collection, q.question, q.answered, q.score, q.citation, q.user, q.channel, "
-                "q.vector, COALESCE(SUM(v.vote = 'up'), 0), COALESCE(SUM(v.vote = 'down'), 0) FROM questions q "
-                "LEFT JOIN votes v ON v.question_id = q.id WHERE q.asked_at >= ? GROUP BY q.id ORDER BY q.asked_at",
-                (since,)).fetchall()
-        return [LoggedQuestion(*row[:4], bool(row[4]), *row[5:9],
-                               None if row[9] is None else np.frombuffer(row[9], dtype="<f2").astype(np.float32),
-                               int(row[10]), int(row[11])) for row in rows]
+                "q.place, q.model, q.vector, COALESCE(SUM(v.vote = 'up'), 0), COALESCE(SUM(v.vote = 'down'), 0) "
+                f"FROM questions q LEFT JOIN votes v ON v.question_id = q.id WHERE {' AND '.join(where)} "
+                "GROUP BY q.id ORDER BY q.asked_at", values).fetchall()
+        return [LoggedQuestion(*row[:4], bool(row[4]), *row[5:10],
+                               None if row[11] is None or (model is not None and row[10] != model)
+                               else np.frombuffer(row[11], dtype="<f2").astype(np.float32),
+                               int(row[12]), int(row[13])) for row in rows]
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for a report or a clean-up: a damaged or locked file is one line."""
+        try:
+            with self._open() as db:
+                yield db
+        except (sqlite3.Error, OSError) as err:
+            raise QuestionLogError(f"question log {self.path}: {_reason(err)}") from None
 
     def forget(self, everything: bool = False, now: float | None = None) -> int:
         """Remove the questions older than the retention (everything: all of them) and their
@@ -191,18 +214,21 @@ class QuestionLog:
         if not self.path.exists():
             return 0
         cutoff = float("inf") if everything else (time.time() if now is None else now) - self.retention_days * DAY
-        with self._open() as db:
+        with self._reading() as db:
             removed = db.execute("DELETE FROM questions WHERE asked_at < ?", (cutoff,)).rowcount
             db.execute("DELETE FROM votes WHERE question_id NOT IN (SELECT id FROM questions)")
-        with self._open() as db:  # the write-ahead log still holds the pages as they were: emptied too
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with self._reading() as db:  # the write-ahead log still holds the pages as they were: emptied too
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        if busy and removed:
+            log.warning("question log %s: a reader kept the write-ahead log open; what was removed leaves it at "
+                        "the next clean-up", self.path)
         return removed
 
     def state(self, key: str) -> float | None:
         self.flush()  # a value just set is read back
         if not self.path.exists():
             return None
-        with self._open() as db:
+        with self._reading() as db:
             row = db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 

@@ -20,6 +20,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.chat.feedback import FeedbackLog
+from bot.chat.feedback import hash_user
 from bot.chat.question_log import DAY, QuestionLog
 from bot.chat.limits import FAILURE, FIRST_PAGE, NO_COLLECTION, NO_DM_COLLECTION, UNAVAILABLE, Responder
 from bot.chat.reports import describe_report
@@ -156,7 +157,8 @@ class CitebotCog(commands.Cog):
             return
         await reply.working()
         try:
-            asked = await self.bot.responder.answer(self.bot.library, collection, user_id, question, place.channel_id)
+            asked = await self.bot.responder.answer(self.bot.library, collection, user_id, question, place.channel_id,
+                                                    place.guild_id)
         except StoreUnavailable as err:  # the index's server is down or unreachable: this question fails, not the bot
             log.warning("answering from %s: %s", collection, err)
             await reply.send(content=UNAVAILABLE, private=True)
@@ -253,7 +255,15 @@ class CitebotCog(commands.Cog):
                 ephemeral=True)
             return
         await interaction.response.defer(thinking=True, ephemeral=True)
-        payload = await asyncio.to_thread(self.bot.gaps_payload, collection, questions, days)
+        try:  # this server's questions only: another server's, or a direct message, are not this admin's
+            payload = await asyncio.to_thread(self.bot.gaps_payload, collection, questions, days, interaction.guild_id)
+        except CitebotError as err:
+            await interaction.followup.send(escaped_within(f"The gap report failed: {err}", REPLY_MAX), ephemeral=True)
+            return
+        except Exception:
+            log.exception("the gap report of %s failed", collection)
+            await interaction.followup.send(FAILURE, ephemeral=True)
+            return
         await interaction.followup.send(embed=to_embed(payload), ephemeral=True)
 
 
@@ -285,11 +295,12 @@ class CitebotBot(commands.Bot):
         self.idle_closer: asyncio.Task | None = None
         self.log_keeper: asyncio.Task | None = None
 
-    def gaps_payload(self, collection: str, questions: QuestionLog, days: float) -> Payload:
-        """The top gaps of a collection over the last days (run off the event loop)."""
+    def gaps_payload(self, collection: str, questions: QuestionLog, days: float, guild_id: int) -> Payload:
+        """The top gaps of a collection over the last days, of the questions asked in one server
+        (run off the event loop)."""
         now = time.time()
-        report = collection_report(questions, self.library.service(collection), collection, now - days * DAY, now,
-                                   self.settings.gaps_low_score, limit=5)
+        report = collection_report(questions, self.library.open(collection), collection, now - days * DAY, now,
+                                   self.settings.gaps_low_score, limit=5, place=hash_user(guild_id))
         return gaps_payload(report)
 
     async def setup_hook(self) -> None:
@@ -360,7 +371,7 @@ class CitebotBot(commands.Bot):
         now = time.time()
         if last is not None and now - last < 7 * DAY:
             return
-        payload = await asyncio.to_thread(self.gaps_payload, collection, questions, 7)
+        payload = await asyncio.to_thread(self.gaps_payload, collection, questions, 7, channel.guild.id)
         await channel.send(embed=to_embed(payload), allowed_mentions=discord.AllowedMentions.none())
         questions.set_state("weekly_gaps_posted_at", now)
 
