@@ -260,9 +260,13 @@ def _encoded(words: str) -> str:
 # ----------------------------------------------------------------------------------- the link
 
 
-def _stem(relpath: str) -> str:
+def _unsuffixed(relpath: str) -> PurePosixPath:
     path = PurePosixPath(relpath)
-    stem = path.with_suffix("") if path.suffix else path
+    return path.with_suffix("") if path.suffix else path
+
+
+def _stem(relpath: str) -> str:
+    stem = _unsuffixed(relpath)
     if stem.name.lower() in _INDEX_STEMS:
         stem = stem.parent
     return "" if str(stem) == "." else str(stem)
@@ -280,15 +284,15 @@ class Linker:
 
     @property
     def wants_lines(self) -> bool:
-        return any(name in LINE_PLACEHOLDERS for _, name, _, _ in string.Formatter().parse(self.settings.url))
+        return bool(_names(self.settings.url) & LINE_PLACEHOLDERS)
 
     def url(self, e: Excerpt, doc: DocumentInfo, text: str = "") -> str | None:
         """The address of an excerpt (None when the template needs what this document lacks: a
         commit for {rev}). text: the document's stored text, for {first} and {last}."""
         c = e.citation
-        base = str(PurePosixPath(c.path).with_suffix("")) if PurePosixPath(c.path).suffix else c.path
-        values = {"path": quote(c.path, safe="/"), "stem": quote(_stem(c.path), safe="/"), "base": quote(base, safe="/")}
-        if "{rev}" in self.settings.url:
+        values = {"path": quote(c.path, safe="/"), "stem": quote(_stem(c.path), safe="/"),
+                  "base": quote(str(_unsuffixed(c.path)), safe="/")}
+        if "rev" in _names(self.settings.url):
             if not doc.revision:
                 return None
             values["rev"] = doc.revision
@@ -298,13 +302,13 @@ class Linker:
             values["last"] = str(_line_of(text, doc.first_line, max(c.start, c.end - 1)))
         template = self.settings.url
         if "#" in template:
-            base, fragment = template.split("#", 1)
-            if not lines and any(f"{{{name}}}" in fragment for name in LINE_PLACEHOLDERS):
+            page, fragment = template.split("#", 1)
+            if not lines and _names(fragment) & LINE_PLACEHOLDERS:
                 fragment = ""  # no source lines to name: the file itself
-            return _address(base, values) + (f"#{_fill(fragment, values)}" if fragment else "")
-        address = _address(template, values)
-        if any(f"{{{name}}}" in template for name in LINE_PLACEHOLDERS) and not lines:
+            return _address(page, values) + (f"#{_fill(fragment, values)}" if fragment else "")
+        if self.wants_lines and not lines:
             return None
+        address = _address(template, values)
         if c.page is not None:
             return f"{address}#page={c.page}"
         anchor = section_anchor(doc, c.start, self.settings.headings)
@@ -314,12 +318,16 @@ class Linker:
         fragment = quote(anchor, safe="-._~") + (f":~:{directive}" if directive else "")
         return f"{address}#{fragment}" if fragment else address
 
-
     def section_url(self, doc: DocumentInfo, offset: int | None) -> str | None:
         """The address of the section holding offset, without any quote (the gap report's
         "where to write the answer")."""
         c = Citation(0, doc.relpath, doc.path, doc.title, "", doc.author, offset, offset, doc.page_at(offset))
         return self.url(Excerpt("", "field", 0.0, c), doc)
+
+
+def _names(template: str) -> set[str]:
+    """The placeholders a (checked) template uses."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
@@ -344,13 +352,13 @@ def with_links(answer: Answer, linker: Linker | None, document: Callable[[str], 
     """The answer with each citation's url set (unchanged without a linker)."""
     if linker is None or not answer.excerpts:
         return answer
+    documents = {path: document(path) for path in {e.citation.file for e in answer.excerpts}}  # each read once
+    texts = {path: text_of(path) for path, doc in documents.items()
+             if doc is not None and doc.first_line and linker.wants_lines}
     excerpts = []
     for e in answer.excerpts:
-        doc = document(e.citation.file)
-        url = None
-        if doc is not None:
-            text = text_of(doc.path) if linker.wants_lines and doc.first_line else ""
-            url = linker.url(e, doc, text)
+        doc = documents[e.citation.file]
+        url = linker.url(e, doc, texts.get(doc.path, "")) if doc is not None else None
         excerpts.append(replace(e, citation=replace(e.citation, url=url)))
     return replace(answer, excerpts=tuple(excerpts))
 
