@@ -20,13 +20,13 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from bot.chat.question_log import LoggedQuestion
+from bot.chat.question_log import DAY, LoggedQuestion
 from index.errors import CitebotError, ConfigError
 
 GAPS_MODEL = Path(__file__).resolve().parent / "data" / "gaps.json"
@@ -63,7 +63,7 @@ class GapReport:
 
     def to_dict(self) -> dict:
         return {
-            "collection": self.collection, "since": _iso(self.since), "until": _iso(self.until),
+            "collection": self.collection, "since": day(self.since), "until": day(self.until),
             "logged": self.logged, "gap_questions": self.gap_questions, "groups": self.groups,
             "weeks": [{"week": w, "questions": n} for w, n in self.weeks],
             "gaps": [{"question": g.representative, "others": list(g.others), "asked": g.asked, "people": g.people,
@@ -204,18 +204,18 @@ def _week(t: float) -> str:
 
 def _weeks_between(since: float, until: float) -> list[str]:
     """Every ISO week from the one holding since to the one holding until, a quiet week included."""
-    weeks, t = [], since
-    while t <= until + 7 * 86400:
-        week = _week(min(t, until))
-        if week not in weeks:
-            weeks.append(week)
-        if t >= until:
-            break
-        t += 7 * 86400
+    first, last = (datetime.fromtimestamp(t, timezone.utc).date() for t in (since, until))
+    monday = first - timedelta(days=first.weekday())
+    weeks = []
+    while monday <= last:
+        year, week, _ = monday.isocalendar()
+        weeks.append(f"{year}-W{week:02d}")
+        monday += timedelta(days=7)
     return weeks
 
 
-def _iso(t: float) -> str:
+def day(t: float) -> str:
+    """A Unix time as its UTC date, 2026-12-05."""
     return time.strftime("%Y-%m-%d", time.gmtime(t))
 
 
@@ -237,7 +237,7 @@ def collection_report(questions, service, collection: str, since: float, until: 
 def parse_since(text: str, now: float) -> float:
     """`--since 14d` (days), `2w` (weeks) or `2026-11-01`: the start of the period, as a Unix time."""
     text = text.strip().lower()
-    units = {"d": 86400.0, "w": 7 * 86400.0, "h": 3600.0}
+    units = {"d": DAY, "w": 7 * DAY, "h": DAY / 24}
     period = re.fullmatch(r"([0-9]{1,5})([dwh])", text)
     if period:
         return max(0.0, now - int(period.group(1)) * units[period.group(2)])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import textwrap
 
-from bot.gaps import Gap, GapReport
+from bot.gaps import Gap, GapReport, day
 from bot.render import visible
 
 CHART_GAPS = 10  # groups in the bar chart
@@ -25,7 +25,7 @@ def _counts(g: Gap) -> str:
 
 
 def render_gaps_text(report: GapReport, width: int = 88) -> str:
-    head = (f"Docs gaps in {report.collection}, {_day(report.since)} to {_day(report.until)}: "
+    head = (f"Docs gaps in {report.collection}, {day(report.since)} to {day(report.until)}: "
             f"{report.gap_questions} of {report.logged} questions were declined, voted down or answered with a low "
             f"score, in {report.groups} groups by meaning; the {len(report.gaps)} largest shown.")
     lines = textwrap.wrap(head, width)
@@ -40,12 +40,6 @@ def render_gaps_text(report: GapReport, width: int = 88) -> str:
             if g.nearest_url:
                 lines.append(f"      {visible(g.nearest_url)}")
     return "\n".join(lines)
-
-
-def _day(t: float) -> str:
-    import time
-
-    return time.strftime("%Y-%m-%d", time.gmtime(t))
 
 
 # ----------------------------------------------------------------------------------- HTML
@@ -116,7 +110,7 @@ def render_gaps_html(report: GapReport) -> str:
     table = ("<table id=gaps><thead><tr><th>#</th><th>Question (and others like it)</th><th>asked</th><th>people</th>"
              "<th>why</th><th>by week</th><th>nearest in the docs</th></tr></thead><tbody>"
              + "".join(rows) + "</tbody></table>") if rows else '<p class="muted">No gaps in this period.</p>'
-    title = f"Docs gaps: {report.collection}, {_day(report.since)} to {_day(report.until)}"
+    title = f"Docs gaps: {report.collection}, {day(report.since)} to {day(report.until)}"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src 'none'">

@@ -23,9 +23,13 @@ def visible(text: str, keep_lines: bool = False) -> str:
     return pattern.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
+def cited_title(c: Citation) -> str:
+    """The title a citation names, with its author when the document has one."""
+    return f"{c.title} — {c.author}" if c.author else c.title
+
+
 def citation_line(c: Citation) -> str:
-    title = f"{c.title} — {c.author}" if c.author else c.title
-    parts = [title, c.section, f"p. {c.page}" if c.page is not None else "", c.file]
+    parts = [cited_title(c), c.section, f"p. {c.page}" if c.page is not None else "", c.file]
     return f"[{c.n}] " + " · ".join(visible(p) for p in parts if p)
 
 

@@ -10,8 +10,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.gaps import GapReport, day
 from bot.types import Answer, Citation, Excerpt
-from bot.render import as_read, citation_line, segments, visible
+from bot.render import as_read, cited_title, citation_line, segments, visible
 
 CONTENT_MAX = 2000
 TITLE_MAX = 256
@@ -149,8 +150,7 @@ def source_line(c: Citation, linked: bool = True) -> str:
     percent-encodes everything a document supplies in it)."""
     if not (linked and c.url):
         return escaped_within(citation_line(c), 300)
-    title = f"{c.title} — {c.author}" if c.author else c.title
-    words = " › ".join(part for part in (title, c.section, f"p. {c.page}" if c.page is not None else "") if part)
+    words = " › ".join(part for part in (cited_title(c), c.section, f"p. {c.page}" if c.page is not None else "") if part)
     return f"{escape(f'[{c.n}]')} [{escaped_within(words, LINK_TEXT_MAX)}]({c.url})"
 
 
@@ -166,13 +166,14 @@ def _sources(shown: Sequence[Excerpt]) -> str:
         linked[longest] = False
 
 
-def _join_within(lines: Sequence[str], limit: int) -> str:
+def _join_within(lines: Sequence[str], limit: int, separator: str = "\n") -> str:
+    """As many of lines as fit in limit, joined ("—" when none does)."""
     out: list[str] = []
     for line in lines:
-        if len("\n".join([*out, line])) > limit:
+        if len(separator.join([*out, line])) > limit:
             break
         out.append(line)
-    return "\n".join(out) or "—"
+    return separator.join(out) or "—"
 
 
 def _fit(embed: dict) -> dict:
@@ -216,14 +217,11 @@ def sources_payload(documents, limit_lines: int = 40) -> Payload:
                              "color": COLOR_ANSWER, "footer": {"text": "citebot"}}))
 
 
-def gaps_payload(report, limit: int = 5) -> Payload:
+def gaps_payload(report: GapReport, limit: int = 5) -> Payload:
     """/gaps and the weekly summary: the largest groups of questions the docs did not answer,
     each with a few of its questions (escaped: what people typed is never read as markup) and
     a link to where in the docs its answer belongs."""
-    import time
-
-    since = time.strftime("%Y-%m-%d", time.gmtime(report.since))
-    title = escaped_within(f"Docs gaps in {report.collection} since {since}", TITLE_MAX)
+    title = escaped_within(f"Docs gaps in {report.collection} since {day(report.since)}", TITLE_MAX)
     blocks = []
     for n, g in enumerate(report.gaps[:limit], start=1):
         lines = [f"**{n}.** “{escaped_within(g.representative, 300)}” · {g.asked} asked by {g.people} "
@@ -234,18 +232,9 @@ def gaps_payload(report, limit: int = 5) -> Payload:
             lines.append(f"  nearest in the docs: [{where}]({g.nearest_url})" if g.nearest_url else
                          f"  nearest in the docs: {where}")
         blocks.append("\n".join(lines))
-    description = ("\n\n".join(_within_blocks(blocks, DESCRIPTION_MAX)) if blocks
+    description = (_join_within(blocks, DESCRIPTION_MAX, "\n\n") if blocks
                    else "No gaps: every logged question was answered.")
     footer = (f"{report.gap_questions} of {report.logged} questions declined, voted down or answered with a low "
               "score · citebot gaps --html for the full report")
     return Payload("", _fit({"title": title, "description": description, "color": COLOR_NONE,
                              "footer": {"text": footer}}))
-
-
-def _within_blocks(blocks: Sequence[str], limit: int) -> list[str]:
-    out: list[str] = []
-    for block in blocks:
-        if len("\n\n".join([*out, block])) > limit:
-            break
-        out.append(block)
-    return out
