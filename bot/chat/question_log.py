@@ -163,15 +163,6 @@ class QuestionLog:
             raise
         return db
 
-    @contextlib.contextmanager
-    def _open(self) -> Iterator[sqlite3.Connection]:
-        """A connection of the caller's own, committed on success and closed either way."""
-        db = self._connection()
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
 
     # ------------------------------------------------------------------ reading and forgetting
 
@@ -200,10 +191,15 @@ class QuestionLog:
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        """A connection for a report or a clean-up: a damaged or locked file is one line."""
+        """A connection of the caller's own, for a report or a clean-up, committed on success and
+        closed either way: a damaged or locked file is one line."""
         try:
-            with self._open() as db:
-                yield db
+            db = self._connection()
+            try:
+                with db:
+                    yield db
+            finally:
+                db.close()
         except (sqlite3.Error, OSError) as err:
             raise QuestionLogError(f"question log {self.path}: {_reason(err)}") from None
 
