@@ -20,16 +20,13 @@ Needs Chromium and ChromeDriver (Debian: chromium chromium-driver) and the bench
 from __future__ import annotations
 
 import argparse
-import functools
 import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from dataclasses import dataclass, replace
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -42,6 +39,7 @@ from bot.config import Settings  # noqa: E402
 from bot.links import LinkSettings  # noqa: E402
 from bot.service import CitebotService  # noqa: E402
 from index.embedding import DEFAULT_MODEL, shared_embedder  # noqa: E402
+from tests.browser import ON_SCREEN, chromium, missing, on_screen, served  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 TRAIN = ROOT / "bench" / "train_data"
@@ -95,45 +93,14 @@ def build_site(site: Site, work: Path) -> Path:
     return out
 
 
-def serve(folder: Path) -> tuple[ThreadingHTTPServer, str]:
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    class Server(ThreadingHTTPServer):
-        def handle_error(self, request, client_address):
-            pass  # a page the browser left before it loaded (about:blank between links)
-
-    server = Server(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
-def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1200,800"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-
-
-_ON_SCREEN = (ROOT / "tests" / "on_screen.js").read_text()
-
-
-def on_screen(driver, words: str, seconds: float = 5.0) -> bool:
+def comes_on_screen(driver, words: str, seconds: float = 5.0) -> bool:
     """Whether the words come to be on screen within seconds: a page that loads a script from a
     CDN (unreachable here) scrolls to its fragment only once that request fails."""
     import time
 
     deadline = time.monotonic() + seconds
     while True:
-        box = driver.execute_script(_ON_SCREEN, words)
-        if box and 0 <= box[0] and box[1] <= box[2]:
+        if on_screen(driver.execute_script(ON_SCREEN, words)):
             return True
         if time.monotonic() > deadline:
             return False
@@ -165,9 +132,7 @@ def page_exists(url: str) -> bool:
 
 def measure(site: Site, work: Path, embedder, limit: int, driver) -> dict:
     work.mkdir(parents=True, exist_ok=True)
-    served = build_site(site, work)
-    server, address = serve(served)
-    try:
+    with served(build_site(site, work)) as address:
         settings = replace(Settings(), docs=(str(site.docs),), index_dir=str(work / "index"), threshold=0.0,
                            links=LinkSettings(f"{address}/{site.template}", headings=site.headings))
         service = CitebotService(settings, embedder)
@@ -194,11 +159,8 @@ def measure(site: Site, work: Path, embedder, limit: int, driver) -> dict:
             if directive.startswith("text="):
                 counts["fragment"] += 1
                 words = unquote(directive.removeprefix("text=").split(",")[0])
-                counts["quote"] += on_screen(driver, words)
+                counts["quote"] += comes_on_screen(driver, words)
         return counts
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def main() -> None:
@@ -206,10 +168,10 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=60, help="questions per site")
     parser.add_argument("--work", default="/tmp/citebot-links", help="indexes and built sites")
     args = parser.parse_args()
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        sys.exit("Chromium and ChromeDriver are needed (Debian: apt install chromium chromium-driver)")
+    if why := missing():
+        sys.exit(why)
     embedder = shared_embedder(DEFAULT_MODEL)
-    driver = browser()
+    driver = chromium()
     print("| site | links | page found | names a section | section id on the page | marks the quote | "
           "quote on screen | answer p50, linked / not |")
     print("|---|---|---|---|---|---|---|---|")

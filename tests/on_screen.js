@@ -1,7 +1,7 @@
 // Where words stand on screen, as [top, bottom, viewport height, inside] of their box, or null
 // when the page does not hold them: matched across its text nodes, white space folded, case
 // ignored; inside: whether they stand in the element whose id is arguments[1] (when given).
-// Read by tests/test_links.py and bench/links.py (Selenium's execute_script; arguments[0]: the words).
+// Read through tests/browser.py (Selenium's execute_script; arguments[0]: the words).
 const words = arguments[0].split(" ").map(w => w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
 const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
 let text = "", nodes = [];

@@ -27,6 +27,7 @@ from bot.gaps import find_gaps, grouping, parse_since
 from bot.gaps_render import render_gaps_html, render_gaps_text
 from bot.types import Answer, Citation, Excerpt
 from index.errors import ConfigError, QuestionLogError
+from tests.browser import chromium, missing
 from tests.test_discord_bot import Recorder, bot_over, settings_for
 
 GROUPS = Path(__file__).parent / "data" / "gaps_questions.yaml"
@@ -304,13 +305,13 @@ async def test_the_bot_answers_as_before_when_the_logs_disk_is_full(seeds_servic
 
 
 def test_a_browser_renders_the_html_report_with_no_request_leaving(logged, tmp_path):
-    from tests.test_links import _browser
-
     questions, *_ = logged
     report = find_gaps(questions.read(now=NOW), collection="docs", since=NOW - 30 * DAY, until=NOW, low_score=0.5)
     page = tmp_path / "gaps.html"
     page.write_text(render_gaps_html(report), encoding="utf-8")
-    browser = _browser()
+    if why := missing():
+        pytest.skip(why)
+    browser = chromium()
     try:
         browser.get(page.as_uri())
         bars = browser.execute_script("return document.querySelectorAll('#gap-chart rect.bar').length")

@@ -24,6 +24,7 @@ from index.converters.html import convert_html
 from index.documents import HeadingMark, build_document, parse_document
 from index.errors import ConfigError
 from index.generation import DocumentInfo
+from tests.browser import ON_SCREEN, chromium, missing, on_screen, served
 
 # ----------------------------------------------------------------------------- heading ids
 
@@ -381,45 +382,17 @@ def test_a_markdown_site_answer_links_to_the_generators_heading_id(make_service)
 
 
 def _browser():
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("Chromium and ChromeDriver are not installed (Debian: apt install chromium chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1200,800"):
-        options.add_argument(flag)
-    return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-
-
-_ON_SCREEN = (Path(__file__).parent / "on_screen.js").read_text()
-
-
-def _on_screen(box) -> bool:
-    return bool(box) and 0 <= box[0] and box[1] <= box[2]
+    if why := missing():
+        pytest.skip(why)
+    return chromium()
 
 
 @pytest.fixture
 def served_python_docs(tmp_path):
-    import functools
-    import threading
-    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-
     docs = tmp_path / "python_docs"
     shutil.copytree(Path(__file__).parent / "data" / "python_docs", docs)
-    class Quiet(SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(docs))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield docs, f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with served(docs) as site:
+        yield docs, site
 
 
 def test_a_browser_opens_the_link_at_the_section_with_the_quote_on_screen(served_python_docs, tmp_path, embedder):
@@ -444,15 +417,15 @@ def test_a_browser_opens_the_link_at_the_section_with_the_quote_on_screen(served
             assert page == f"{site}/{top.citation.path}" and anchor and directive.startswith("text=")
             start_words = unquote(directive.removeprefix("text=").split(",")[0])
             browser.get(url)
-            assert browser.execute_script(_ON_SCREEN, start_words) is not None, f"{start_words!r} is not on the page"
+            assert browser.execute_script(ON_SCREEN, start_words) is not None, f"{start_words!r} is not on the page"
             # The browser scrolls once the page has loaded: waited for as a condition, never a time.
-            WebDriverWait(browser, 30).until(lambda b: _on_screen(b.execute_script(_ON_SCREEN, start_words)),
+            WebDriverWait(browser, 30).until(lambda b: on_screen(b.execute_script(ON_SCREEN, start_words)),
                                              f"{start_words!r} never came on screen")
             in_section = browser.execute_script(
                 "const t = document.querySelector(':target'); const s = document.getElementById(arguments[0]);"
                 "return t !== null && s !== null && s.contains(t);", unquote(anchor))
             assert in_section, f"{url}: the element the link marks is not in section #{anchor}"
-            assert browser.execute_script(_ON_SCREEN, start_words, unquote(anchor))[3], \
+            assert browser.execute_script(ON_SCREEN, start_words, unquote(anchor))[3], \
                 f"{start_words!r} is not in section #{anchor}"  # the quote is where the link says it is
             # A browser without text fragments goes to the section itself.
             browser.get("about:blank")
